@@ -1,0 +1,378 @@
+"""Client for the parts of Frigate's HTTP API that Double Take uses.
+
+Covers ``/api/version``, ``/api/config``, event snapshots, a camera's latest frame and
+writing a sub_label back. Works against the unauthenticated internal port (5000) and the
+authenticated port (8971), where it logs in with ``POST /api/login`` and sends the JWT
+from the ``frigate_token`` cookie as a bearer token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+import json
+import math
+import re
+import time
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+from .errors import ApiAuthError, ApiResponseError, ImageUnavailableError
+from .http import Response, fetch_image, request
+
+DEFAULT_TOPIC_PREFIX = "frigate"
+DEFAULT_TIMEOUT = 10.0
+TOKEN_COOKIE = "frigate_token"
+SUB_LABEL_MAX_LENGTH = 100
+# Frigate answers 422 for a score outside (0, 1]; this is the floor we clamp up to.
+MIN_SUB_LABEL_SCORE = 0.01
+# A token whose ``exp`` cannot be read is trusted for this long.
+FALLBACK_TOKEN_LIFETIME = 3600.0
+# Log in again this long (at most half the token's lifetime) before it expires.
+TOKEN_EXPIRY_MARGIN = 60.0
+
+_VERSION_RE = re.compile(r"[0-9A-Za-z][0-9A-Za-z.+_~-]{0,63}")
+
+
+@dataclass(frozen=True, slots=True)
+class FrigateConfig:
+    """What Double Take needs from ``GET /api/config``."""
+
+    topic_prefix: str
+    cameras: dict[str, tuple[str, ...]]
+    """Camera name → its zone names, in config order."""
+
+    @classmethod
+    def from_json(cls, data: Any) -> FrigateConfig:
+        """Parse a ``/api/config`` answer; raise ApiResponseError when it is not one."""
+        if not isinstance(data, Mapping):
+            raise ApiResponseError(
+                f"Frigate config: expected a JSON object, got {type(data).__name__}"
+            )
+        cameras_data = data.get("cameras")
+        if not isinstance(cameras_data, Mapping):
+            raise ApiResponseError(
+                "Frigate config: no 'cameras' object (is this URL a Frigate server?)"
+            )
+        cameras: dict[str, tuple[str, ...]] = {}
+        for name, camera in cameras_data.items():
+            if not isinstance(name, str) or not name:
+                continue
+            zones = camera.get("zones") if isinstance(camera, Mapping) else None
+            cameras[name] = _zone_names(zones)
+        return cls(topic_prefix=_topic_prefix(data.get("mqtt")), cameras=cameras)
+
+
+def _topic_prefix(mqtt: Any) -> str:
+    """``mqtt.topic_prefix``, or Frigate's default when absent or unusable."""
+    if not isinstance(mqtt, Mapping):
+        return DEFAULT_TOPIC_PREFIX
+    prefix = mqtt.get("topic_prefix")
+    if not isinstance(prefix, str):
+        return DEFAULT_TOPIC_PREFIX
+    prefix = prefix.strip().strip("/")
+    # MQTT wildcards in a prefix would make our subscriptions match other topics.
+    if not prefix or "+" in prefix or "#" in prefix:
+        return DEFAULT_TOPIC_PREFIX
+    return prefix
+
+
+def _zone_names(zones: Any) -> tuple[str, ...]:
+    """Zone names from a camera's ``zones`` (a dict; a list of names is tolerated)."""
+    if isinstance(zones, Mapping):
+        names: Any = zones.keys()
+    elif isinstance(zones, list):
+        names = zones
+    else:
+        return ()
+    return tuple(dict.fromkeys(n for n in names if isinstance(n, str) and n))
+
+
+class FrigateClient:
+    """Talks to one Frigate server through an injected ``aiohttp.ClientSession``.
+
+    With ``username`` set, it logs in on first use and again when the token expires or
+    is refused. Every method raises ApiConnectionError when Frigate cannot be reached,
+    ApiAuthError when it refuses the credentials, and ApiResponseError for answers it
+    cannot use; the image methods raise ImageUnavailableError when there is no image.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        *,
+        username: str = "",
+        password: str = "",
+        verify_ssl: bool = True,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        """Bind the client to a session and a Frigate base URL (``http://host:5000``)."""
+        self._session = session
+        self._base = url.strip().rstrip("/")
+        self._username = username
+        self._password = password
+        self._ssl: dict[str, Any] = {} if verify_ssl else {"ssl": False}
+        self._timeout = timeout
+        self._token: str | None = None
+        self._token_refresh_at = 0.0  # time.monotonic() after which we log in again
+        self._login_lock = asyncio.Lock()
+
+    @property
+    def url(self) -> str:
+        """Base URL of the Frigate server, without a trailing slash."""
+        return self._base
+
+    async def version(self) -> str:
+        """Frigate's version string, e.g. ``0.16.4-4131252``."""
+        response = await self._send("GET", "/api/version")
+        _raise_for_status(response, "GET /api/version")
+        text = response.body.decode("utf-8", "replace").strip().strip('"').strip()
+        if not _VERSION_RE.fullmatch(text):
+            raise ApiResponseError(
+                f"GET /api/version: not a Frigate version ({response.content_type},"
+                f" {text[:40]!r})"
+            )
+        return text
+
+    async def config(self) -> FrigateConfig:
+        """Topic prefix and cameras/zones from ``/api/config``."""
+        response = await self._send("GET", "/api/config")
+        _raise_for_status(response, "GET /api/config")
+        return FrigateConfig.from_json(response.json())
+
+    async def snapshot(self, event_id: str, *, height: int) -> bytes:
+        """Fetch the event's current best frame, cropped to the object, ``height`` px tall.
+
+        Raises ImageUnavailableError while Frigate has no frame for the event (404), or
+        when something other than an image comes back.
+        """
+        event = _segment(event_id, "event id", ImageUnavailableError)
+        query = f"crop=1&{_height_query(height)}"
+        return await self._image(f"/api/events/{event}/snapshot.jpg?{query}")
+
+    async def latest(self, camera: str, *, height: int) -> bytes:
+        """Fetch the camera's most recent frame, ``height`` px tall."""
+        name = _segment(camera, "camera name", ImageUnavailableError)
+        return await self._image(f"/api/{name}/latest.jpg?{_height_query(height)}")
+
+    async def set_sub_label(self, event_id: str, label: str, score: float) -> None:
+        """Write ``label`` with ``score`` (0–1) onto the event as its sub_label.
+
+        The label is cut to Frigate's 100 characters and the score clamped into (0, 1].
+        """
+        event = _segment(event_id, "event id", ApiResponseError)
+        body = {
+            "subLabel": label[:SUB_LABEL_MAX_LENGTH],
+            "subLabelScore": _clamp_score(score),
+        }
+        path = f"/api/events/{event}/sub_label"
+        response = await self._send("POST", path, json=body)
+        _raise_for_status(response, f"POST {path}")
+
+    # Requests and authentication
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> Response:
+        """One API request with auth, re-logging in once on a 401; 401/403 raise."""
+        token = await self._valid_token()
+        response = await self._request(method, path, token, **kwargs)
+        if response.status == 401 and self._username:
+            token = await self._valid_token(stale=token)
+            response = await self._request(method, path, token, **kwargs)
+        if response.status in (401, 403):
+            raise ApiAuthError(
+                f"{method} {path}: HTTP {response.status} {_message(response)}"
+            )
+        return response
+
+    async def _request(
+        self, method: str, path: str, token: str | None, **kwargs: Any
+    ) -> Response:
+        return await request(
+            self._session,
+            method,
+            f"{self._base}{path}",
+            timeout=self._timeout,
+            headers=_headers(method, token),
+            **self._ssl,
+            **kwargs,
+        )
+
+    async def _image(self, path_and_query: str) -> bytes:
+        """GET an image with auth, re-logging in once when it is refused."""
+        token = await self._valid_token()
+        try:
+            return await self._fetch_image(path_and_query, token)
+        except ApiAuthError:
+            if not self._username:
+                raise
+        token = await self._valid_token(stale=token)
+        return await self._fetch_image(path_and_query, token)
+
+    async def _fetch_image(self, path_and_query: str, token: str | None) -> bytes:
+        return await fetch_image(
+            self._session,
+            f"{self._base}{path_and_query}",
+            timeout=self._timeout,
+            headers=_headers("GET", token),
+            **self._ssl,
+        )
+
+    async def _valid_token(self, *, stale: str | None = None) -> str | None:
+        """Return a token to send (None without credentials), logging in when needed.
+
+        ``stale`` is a token the server just refused: unless another request already
+        replaced it, log in again. The lock makes concurrent callers share one login.
+        """
+        if not self._username:
+            return None
+        async with self._login_lock:
+            if self._token is not None and self._token != stale:
+                if stale is not None or time.monotonic() < self._token_refresh_at:
+                    # Still fresh, or another request logged in while this one waited.
+                    return self._token
+            self._token = None
+            token, lifetime = await self._login()
+            margin = min(TOKEN_EXPIRY_MARGIN, lifetime / 2)
+            self._token, self._token_refresh_at = (
+                token,
+                time.monotonic() + lifetime - margin,
+            )
+            return token
+
+    async def _login(self) -> tuple[str, float]:
+        """``POST /api/login``; the JWT and how many seconds it stays valid."""
+        response = await request(
+            self._session,
+            "POST",
+            f"{self._base}/api/login",
+            timeout=self._timeout,
+            json={"user": self._username, "password": self._password},
+            headers=_headers("POST", None),
+            **self._ssl,
+        )
+        if response.status in (400, 401, 403, 422):
+            raise ApiAuthError(
+                f"Frigate login as {self._username!r} failed: HTTP {response.status}"
+                f" {_message(response)}"
+            )
+        _raise_for_status(response, "POST /api/login")
+        token = _token_from_headers(response.headers)
+        if token is None:
+            raise ApiResponseError(
+                f"POST /api/login: HTTP {response.status} without a {TOKEN_COOKIE} cookie"
+            )
+        return token, _token_lifetime(token, response.headers)
+
+
+def _headers(method: str, token: str | None) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    if method != "GET":
+        # Frigate refuses non-GET requests that carry an Origin without this header;
+        # a proxy may add an Origin, and any value satisfies the check.
+        headers["X-CSRF-TOKEN"] = "1"
+    return headers
+
+
+def _segment(value: str, what: str, error: type[Exception]) -> str:
+    """Quote ``value`` as one path segment, so untrusted ids cannot leave the path."""
+    if not isinstance(value, str) or value in ("", ".", ".."):
+        # URL normalisation would drop these segments (or climb out of the path).
+        raise error(f"invalid Frigate {what}: {value!r}")
+    return quote(value, safe="")
+
+
+def _height_query(height: int) -> str:
+    """Both names of the height parameter: ``h`` (Frigate ≤0.14) and ``height`` (0.15+)."""
+    if isinstance(height, bool) or not isinstance(height, int) or height < 1:
+        raise ValueError(f"image height must be a positive integer, not {height!r}")
+    return f"h={height}&height={height}"
+
+
+def _clamp_score(score: float) -> float:
+    """Clamp into (0, 1], the range Frigate accepts; NaN becomes the floor."""
+    try:
+        value = float(score)
+    except TypeError, ValueError:
+        return MIN_SUB_LABEL_SCORE
+    if math.isnan(value):
+        return MIN_SUB_LABEL_SCORE
+    return min(1.0, max(MIN_SUB_LABEL_SCORE, value))
+
+
+def _raise_for_status(response: Response, what: str) -> None:
+    """ApiResponseError for any status outside 2xx, with Frigate's message."""
+    if not 200 <= response.status < 300:
+        raise ApiResponseError(f"{what}: HTTP {response.status} {_message(response)}")
+
+
+def _message(response: Response) -> str:
+    """Frigate's error message from a JSON body, else a short excerpt of the body."""
+    try:
+        data = json.loads(response.body)
+    except ValueError, UnicodeDecodeError:
+        data = None
+    if isinstance(data, dict):
+        for key in ("message", "detail", "error"):
+            value = data.get(key)
+            if isinstance(value, str):
+                return value
+            if value is not None:
+                return json.dumps(value)[:200]
+    text = response.body[:120].decode("utf-8", "replace").strip()
+    return repr(text) if text else ""
+
+
+def _token_from_headers(headers: Mapping[str, str]) -> str | None:
+    """Find the JWT in the login answer's ``Set-Cookie`` header."""
+    for header, value in headers.items():
+        if header.lower() != "set-cookie":
+            continue
+        # Only the leading name=value pair matters; attributes follow the first ";".
+        name, _, token = value.split(";", 1)[0].partition("=")
+        name, token = name.strip(), token.strip().strip('"')
+        if not token:
+            continue
+        # ``auth.cookie_name`` can rename the cookie; accept any cookie holding a JWT.
+        if name == TOKEN_COOKIE or token.count(".") == 2:
+            return token
+    return None
+
+
+def _token_lifetime(token: str, headers: Mapping[str, str]) -> float:
+    """Seconds until the JWT's ``exp`` (read unverified), by the server's own clock.
+
+    ``exp`` is compared with the answer's ``Date`` header so a skewed clock on either
+    side does not matter; a token whose ``exp`` cannot be read lasts an hour.
+    """
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(
+            base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+        )
+        exp = float(claims["exp"])
+    except IndexError, KeyError, TypeError, ValueError, UnicodeDecodeError:
+        return FALLBACK_TOKEN_LIFETIME
+    lifetime = exp - _server_time(headers)
+    if not math.isfinite(lifetime) or lifetime <= 0:
+        # Expired on arrival: the clocks disagree; a 401 will tell when it really ends.
+        return FALLBACK_TOKEN_LIFETIME
+    return lifetime
+
+
+def _server_time(headers: Mapping[str, str]) -> float:
+    """Epoch time from the ``Date`` header, or our clock when there is none."""
+    for name, value in headers.items():
+        if name.lower() == "date":
+            try:
+                return parsedate_to_datetime(value).timestamp()
+            except TypeError, ValueError, IndexError:
+                break
+    return time.time()

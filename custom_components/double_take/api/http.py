@@ -1,0 +1,143 @@
+"""One place that turns aiohttp's many failure modes into the protocol layer's errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import json
+from typing import Any
+
+import aiohttp
+
+from .errors import (
+    ApiAuthError,
+    ApiConnectionError,
+    ApiResponseError,
+    ImageUnavailableError,
+)
+
+# A JSON answer larger than this is not something any server we talk to sends.
+MAX_JSON_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """Status, headers and body of a finished request."""
+
+    status: int
+    content_type: str
+    body: bytes
+    headers: dict[str, str]
+
+    def json(self) -> Any:
+        """Decode the body as JSON; raises ApiResponseError when it is not JSON."""
+        try:
+            return json.loads(self.body)
+        except (ValueError, UnicodeDecodeError) as err:
+            raise ApiResponseError(
+                f"HTTP {self.status}: body is not JSON ({_preview(self.body)})"
+            ) from err
+
+    def json_object(self) -> dict[str, Any]:
+        """Decode the body as a JSON object; anything else raises ApiResponseError."""
+        data = self.json()
+        if not isinstance(data, dict):
+            raise ApiResponseError(
+                f"HTTP {self.status}: expected a JSON object, got {type(data).__name__}"
+            )
+        return data
+
+
+async def request(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    *,
+    timeout: float,
+    max_bytes: int = MAX_JSON_BYTES,
+    **kwargs: Any,
+) -> Response:
+    """Send one request and read the whole body, bounded in time and size.
+
+    Transport failures and timeouts raise ApiConnectionError; a body over ``max_bytes``
+    raises ApiResponseError. HTTP error statuses are returned, not raised: each server
+    encodes errors differently and its client decides.
+    """
+    try:
+        async with session.request(
+            method, url, timeout=aiohttp.ClientTimeout(total=timeout), **kwargs
+        ) as resp:
+            if resp.content_length is not None and resp.content_length > max_bytes:
+                raise ApiResponseError(
+                    f"HTTP {resp.status}: body of {resp.content_length} bytes is too large"
+                )
+            chunks = bytearray()
+            async for chunk in resp.content.iter_chunked(64 * 1024):
+                chunks += chunk
+                if len(chunks) > max_bytes:
+                    raise ApiResponseError(f"HTTP {resp.status}: body is too large")
+            body = bytes(chunks)
+            return Response(
+                status=resp.status,
+                content_type=resp.content_type,
+                body=body,
+                headers=dict(resp.headers),
+            )
+    except TimeoutError as err:
+        raise ApiConnectionError(
+            f"{method} {_safe(url)} timed out after {timeout:g} s"
+        ) from err
+    except aiohttp.ClientError as err:
+        raise ApiConnectionError(f"{method} {_safe(url)} failed: {err}") from err
+
+
+def _safe(url: str) -> str:
+    """Drop the query string (which may carry keys) from a URL."""
+    return url.split("?", 1)[0]
+
+
+def _preview(body: bytes, limit: int = 80) -> str:
+    """Make a short printable excerpt of a body for log lines."""
+    text = body[:limit].decode("utf-8", "replace")
+    return repr(text + ("…" if len(body) > limit else ""))
+
+
+# Frigate's snapshots are well under this; anything larger is refused before decoding.
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+_IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF8", b"BM")
+
+
+def looks_like_image(data: bytes) -> bool:
+    """Whether ``data`` starts like a JPEG, PNG, GIF, BMP or WebP file."""
+    return data.startswith(_IMAGE_MAGIC) or (
+        data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+    )
+
+
+async def fetch_image(
+    session: aiohttp.ClientSession,
+    url: str,
+    *,
+    timeout: float,
+    max_bytes: int = MAX_IMAGE_BYTES,
+    **kwargs: Any,
+) -> bytes:
+    """GET an image; anything that is not one raises ImageUnavailableError.
+
+    401/403 raise ApiAuthError so callers can re-authenticate; 404, other error statuses,
+    HTML pages served with 200 and empty bodies are "no image this time".
+    """
+    response = await request(
+        session, "GET", url, timeout=timeout, max_bytes=max_bytes, **kwargs
+    )
+    if response.status in (401, 403):
+        raise ApiAuthError(f"GET {_safe(url)}: HTTP {response.status}")
+    if response.status != 200:
+        raise ImageUnavailableError(
+            f"GET {_safe(url)}: HTTP {response.status} {_preview(response.body)}"
+        )
+    if not looks_like_image(response.body):
+        raise ImageUnavailableError(
+            f"GET {_safe(url)}: not an image ({response.content_type or 'no content type'},"
+            f" {len(response.body)} bytes)"
+        )
+    return response.body

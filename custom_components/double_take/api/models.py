@@ -1,0 +1,128 @@
+"""Plain data types shared by the detectors, the Frigate client and the pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import math
+from typing import Any
+
+UNKNOWN = "unknown"
+
+# TrainOutcome.error for the two image problems every detector reports.
+NO_FACE = "no face"
+MANY_FACES = "more than one face"
+
+
+@dataclass(frozen=True, slots=True)
+class Box:
+    """A face box in pixels of the analysed image."""
+
+    top: int
+    left: int
+    width: int
+    height: int
+
+    @classmethod
+    def from_corners(cls, x_min: Any, y_min: Any, x_max: Any, y_max: Any) -> Box:
+        """Build a box from corner coordinates, clamping nonsense to zero."""
+        left, top = _px(x_min), _px(y_min)
+        return cls(
+            top=top,
+            left=left,
+            width=max(0, _px(x_max) - left),
+            height=max(0, _px(y_max) - top),
+        )
+
+    @classmethod
+    def from_rect(cls, top: Any, left: Any, width: Any, height: Any) -> Box:
+        """Build a box from top/left/width/height values, clamping nonsense to zero."""
+        return cls(top=_px(top), left=_px(left), width=_px(width), height=_px(height))
+
+    @property
+    def area(self) -> int:
+        """Area in square pixels."""
+        return self.width * self.height
+
+    def as_dict(self) -> dict[str, int]:
+        """JSON form used in results, events and MQTT payloads."""
+        return {
+            "top": self.top,
+            "left": self.left,
+            "width": self.width,
+            "height": self.height,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Face:
+    """One face as a detector reported it, normalised.
+
+    ``name`` is the lower-cased subject, or ``UNKNOWN`` when the detector did not know the
+    face; ``confidence`` is 0–100 with two decimals.
+    """
+
+    name: str
+    confidence: float
+    box: Box
+
+    @property
+    def known(self) -> bool:
+        """Whether the detector put a name on this face."""
+        return self.name != UNKNOWN
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingImage:
+    """One image to train a person on; ``filename`` identifies it in results."""
+
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class TrainOutcome:
+    """What a detector did with one training image.
+
+    ``ref`` is the detector's own id of the stored example when it has one (CompreFace
+    image id, Facebox teach id); ``error`` is ``None`` on success.
+    """
+
+    filename: str
+    error: str | None = None
+    ref: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the image was trained."""
+        return self.error is None
+
+
+def confidence_percent(value: Any, scale: float = 100.0) -> float:
+    """Turn a detector score into 0–100 with two decimals; garbage becomes 0."""
+    try:
+        score = float(value) * scale
+    except TypeError, ValueError:
+        return 0.0
+    if not math.isfinite(score):
+        return 0.0
+    return round(min(100.0, max(0.0, score)), 2)
+
+
+def normalise_name(value: Any) -> str:
+    """Lower-case a subject name the way Double Take did; empty or odd becomes unknown."""
+    if not isinstance(value, str) or not value.strip():
+        return UNKNOWN
+    return value.strip().lower()
+
+
+def _px(value: Any) -> int:
+    """Make a pixel coordinate: finite numbers rounded and clamped at 0, else 0."""
+    if isinstance(value, bool):
+        return 0
+    try:
+        number = float(value)
+    except TypeError, ValueError:
+        return 0
+    if not math.isfinite(number):
+        return 0
+    return max(0, round(number))

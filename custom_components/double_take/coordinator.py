@@ -1,0 +1,302 @@
+"""The event-driven hub: Frigate MQTT events in, recognition results out.
+
+Not a polling coordinator: an MQTT message starts a run, the run's result goes to files,
+entities (through the dispatcher), bus events, MQTT and Frigate's sub label.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+import logging
+import random
+from typing import TYPE_CHECKING
+import uuid
+
+from homeassistant.components import mqtt
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers import (
+    area_registry as ar,
+    device_registry as dr,
+    entity_registry as er,
+)
+from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.util import dt as dt_util
+
+from .api.frigate import FrigateClient, FrigateConfig
+from .events import EventRejected, EventTracker, FrigateEvent, parse_event
+from .options import Settings
+from .pipeline import DetectorHandle, ImageSource, Recognizer, RunSettings
+from .publish import fire_events, publish_mqtt
+from .result import FaceHit, RecognitionResult, merge
+from .storage import MATCHES, UNKNOWN, InvalidNameError, MediaStore
+
+if TYPE_CHECKING:
+    from homeassistant.components.mqtt import ReceiveMessage
+
+_LOGGER = logging.getLogger(__name__)
+
+SIGNAL_RESULT = "double_take_result_{}"
+SIGNAL_HEALTH = "double_take_health_{}"
+RECENT_RESULTS = 20
+
+type ImageFetch = Callable[[], Awaitable[bytes]]
+
+
+class DoubleTakeCoordinator:
+    """Owns the detectors, the Frigate client and the run bookkeeping of one entry."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        *,
+        frigate: FrigateClient | None,
+        frigate_config: FrigateConfig | None,
+        detectors: Sequence[DetectorHandle],
+        store: MediaStore,
+    ) -> None:
+        """Prepare everything; nothing is subscribed until ``async_start``."""
+        self.hass = hass
+        self.entry = entry
+        self.frigate = frigate
+        self.frigate_config = frigate_config
+        self.store = store
+        self.settings = Settings.from_options(entry.options)
+        self.recognizer = Recognizer(detectors, self.settings.rules, self._on_health)
+        self.tracker = EventTracker()
+        self.health: dict[str, str | None] = {handle.id: None for handle in detectors}
+        self.recent_results: deque[RecognitionResult] = deque(maxlen=RECENT_RESULTS)
+        self.disabled_cameras: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def detectors(self) -> list[DetectorHandle]:
+        """The configured detectors."""
+        return self.recognizer.detectors
+
+    @property
+    def events_topic(self) -> str | None:
+        """Frigate's events topic, or None without Frigate."""
+        if self.frigate_config is None:
+            return None
+        return f"{self.frigate_config.topic_prefix}/events"
+
+    @callback
+    def apply_options(self) -> None:
+        """Take changed options into use without a reload."""
+        self.settings = Settings.from_options(self.entry.options)
+        self.recognizer.rules = self.settings.rules
+
+    async def async_subscribe(self) -> CALLBACK_TYPE:
+        """Subscribe to Frigate's events topic; returns the unsubscribe callback."""
+        topic = self.events_topic
+        assert topic is not None
+        return await mqtt.async_subscribe(self.hass, topic, self._handle_message, qos=0)
+
+    @callback
+    def async_cancel_runs(self) -> None:
+        """Cancel runs still in progress (on unload)."""
+        for task in self._tasks:
+            task.cancel()
+
+    @callback
+    def _handle_message(self, message: ReceiveMessage) -> None:
+        """Filter a Frigate event message in the event loop and start a run if due."""
+        try:
+            event = parse_event(message.payload)
+        except EventRejected as err:
+            _LOGGER.debug("Ignoring message on %s: %s", message.topic, err)
+            return
+        reason = self.settings.event_filter.skip_reason(event)
+        if reason is None and event.camera in self.disabled_cameras:
+            reason = "recognition is switched off for this camera"
+        if reason is None:
+            reason = self.tracker.try_start(event.id)
+        if reason is not None:
+            _LOGGER.debug(
+                "Skipping event %s (%s %s): %s",
+                event.id,
+                event.type,
+                event.camera,
+                reason,
+            )
+            return
+        task = self.entry.async_create_background_task(
+            self.hass, self._async_run_event(event), f"double_take event {event.id}"
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _async_run_event(self, event: FrigateEvent) -> None:
+        """Run one Frigate event; whatever happens, release its run."""
+        matched = False
+        try:
+            result = await self.async_recognize(
+                job_id=event.id,
+                camera=event.camera,
+                zones=list(event.current_zones),
+                sources=self._frigate_sources(event),
+                run=self.settings.run,
+            )
+            matched = bool(result.matches)
+            await self.async_publish(result, frigate_event=True)
+        except Exception:  # noqa: BLE001
+            # A bug or an unexpected answer in one event must not stop the next ones.
+            _LOGGER.exception("Processing Frigate event %s failed", event.id)
+        finally:
+            self.tracker.finish(event.id, matched)
+
+    def _frigate_sources(self, event: FrigateEvent) -> list[ImageSource]:
+        frigate = self.frigate
+        assert frigate is not None
+        height = self.settings.image_height
+        return [
+            ImageSource(
+                "snapshot",
+                self.settings.snapshot_attempts,
+                lambda: self._jittered(
+                    lambda: frigate.snapshot(event.id, height=height)
+                ),
+            ),
+            ImageSource(
+                "latest",
+                self.settings.latest_attempts,
+                lambda: self._jittered(
+                    lambda: frigate.latest(event.camera, height=height)
+                ),
+            ),
+        ]
+
+    def frigate_event_source(self, event_id: str, attempts: int) -> ImageSource:
+        """Snapshots of a Frigate event, for the recognize action."""
+        frigate = self.frigate
+        assert frigate is not None
+        height = self.settings.image_height
+        return ImageSource(
+            "snapshot",
+            attempts,
+            lambda: self._jittered(lambda: frigate.snapshot(event_id, height=height)),
+        )
+
+    async def _jittered(self, request: ImageFetch) -> bytes:
+        """Delay a Frigate request by up to ``frigate_jitter`` seconds (old Frigates crashed under bursts)."""
+        if self.settings.frigate_jitter > 0:
+            await asyncio.sleep(random.uniform(0, self.settings.frigate_jitter))  # noqa: S311
+        return await request()
+
+    async def async_recognize(
+        self,
+        *,
+        job_id: str | None = None,
+        camera: str,
+        zones: list[str] | None = None,
+        sources: Sequence[ImageSource],
+        run: RunSettings,
+        room: str | None = None,
+    ) -> RecognitionResult:
+        """Run the sources through the detectors and merge the answers into a result."""
+        outcome = await self.recognizer.run(camera, sources, run)
+        matches, misses, unknowns, persons = merge(outcome.images, self.settings.rules)
+        return RecognitionResult(
+            id=job_id or str(uuid.uuid4()),
+            camera=camera,
+            room=room or self.room_for(camera),
+            zones=zones or [],
+            time=dt_util.now(),
+            duration=outcome.duration,
+            attempts=outcome.attempts,
+            matches=matches,
+            misses=misses,
+            unknowns=unknowns,
+            person_count=persons,
+            analysed=outcome.images,
+        )
+
+    def room_for(self, camera: str) -> str:
+        """Return the area of ``camera.<camera>`` (or its device), else the title-cased name."""
+        entity = er.async_get(self.hass).async_get(f"camera.{camera}")
+        area_id = entity.area_id if entity else None
+        if entity and area_id is None and entity.device_id:
+            device = dr.async_get(self.hass).async_get(entity.device_id)
+            area_id = device.area_id if device else None
+        if area_id and (area := ar.async_get(self.hass).async_get_area(area_id)):
+            return area.name
+        return camera.replace("_", " ").title()
+
+    async def async_publish(
+        self, result: RecognitionResult, *, frigate_event: bool
+    ) -> None:
+        """Side effects in order; one failing does not stop the others (SPEC §4 step 7)."""
+        await self._run_step("Saving images", self._async_save_images(result))
+        self.recent_results.append(result)
+        async_dispatcher_send(
+            self.hass, SIGNAL_RESULT.format(self.entry.entry_id), result
+        )
+        try:
+            fire_events(self.hass, result)
+        except Exception:  # noqa: BLE001
+            _LOGGER.exception("Firing events for %s failed", result.id)
+        if self.settings.mqtt_publish:
+            await self._run_step(
+                "Publishing on MQTT", publish_mqtt(self.hass, self.settings, result)
+            )
+        if frigate_event and self.settings.update_sub_label and result.matches:
+            await self._run_step(
+                "Writing the Frigate sub label", self._async_sub_label(result)
+            )
+
+    async def _run_step(self, what: str, step: Awaitable[None]) -> None:
+        try:
+            await step
+        except Exception:  # noqa: BLE001
+            # Each side effect is independent: log it and carry on with the next one.
+            _LOGGER.warning("%s failed", what, exc_info=True)
+
+    async def _async_save_images(self, result: RecognitionResult) -> None:
+        """Save the image of each match, and of unknown faces when asked, in the executor."""
+        for hit in result.matches:
+            hit.image_path = await self._async_save(result, hit, MATCHES, hit.name)
+        if not self.settings.save_unknown:
+            return
+        # Several unknown faces may come from one image: store that image once.
+        saved: dict[int, str | None] = {}
+        for hit in result.unknowns:
+            key = id(hit.image)
+            if key not in saved:
+                saved[key] = await self._async_save(result, hit, UNKNOWN, None)
+            hit.image_path = saved[key]
+
+    async def _async_save(
+        self, result: RecognitionResult, hit: FaceHit, folder: str, person: str | None
+    ) -> str | None:
+        stem = f"{result.id}-{hit.type}-{hit.attempt}"
+        try:
+            return await self.hass.async_add_executor_job(
+                self.store.save_image, folder, person, stem, hit.image
+            )
+        except InvalidNameError as err:
+            _LOGGER.warning("Not saving the image of %r: %s", hit.name, err)
+            return None
+
+    async def _async_sub_label(self, result: RecognitionResult) -> None:
+        assert self.frigate is not None
+        label = ", ".join(sorted(hit.name for hit in result.matches))
+        await self.frigate.set_sub_label(result.id, label, result.best_confidence / 100)
+
+    @callback
+    def _on_health(self, detector_id: str, error: str | None) -> None:
+        """Log once when a detector starts failing and once when it is back."""
+        previous = self.health.get(detector_id)
+        self.health[detector_id] = error
+        if (previous is None) == (error is None):
+            return
+        if error is not None:
+            _LOGGER.warning("Detector %s is failing: %s", detector_id, error)
+        else:
+            _LOGGER.info("Detector %s is answering again", detector_id)
+        async_dispatcher_send(
+            self.hass, SIGNAL_HEALTH.format(self.entry.entry_id), detector_id
+        )

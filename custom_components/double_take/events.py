@@ -1,0 +1,193 @@
+"""Frigate ``<prefix>/events`` messages: defensive parsing, filters and per-event run control."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+import json
+import math
+from typing import Any
+
+EVENT_TYPES = frozenset({"new", "update"})
+MAX_RUNS_PER_EVENT = 3
+# Frigate event payloads are a few kB; anything this large is not one.
+MAX_PAYLOAD_BYTES = 256 * 1024
+
+
+class EventRejected(Exception):
+    """The message is not a Frigate event we process; the text says why (for the debug log)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FrigateEvent:
+    """The fields of a Frigate event message that decide whether and how to process it."""
+
+    id: str
+    type: str
+    camera: str
+    label: str
+    false_positive: bool
+    area: float | None
+    current_zones: tuple[str, ...]
+
+
+def parse_event(payload: str | bytes | bytearray) -> FrigateEvent:
+    """Parse a ``frigate/events`` payload, using ``after`` with ``before`` as fallback."""
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise EventRejected(f"payload of {len(payload)} bytes is too large")
+    try:
+        message = json.loads(payload)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise EventRejected(f"payload is not JSON ({err})") from err
+    if not isinstance(message, dict):
+        raise EventRejected(
+            f"payload is a JSON {type(message).__name__}, not an object"
+        )
+    state = message.get("after")
+    if not isinstance(state, dict):
+        state = message.get("before")
+    if not isinstance(state, dict):
+        raise EventRejected("payload has neither an 'after' nor a 'before' object")
+    event_id = state.get("id")
+    camera = state.get("camera")
+    if not isinstance(event_id, str) or not event_id:
+        raise EventRejected("event has no id")
+    if not isinstance(camera, str) or not camera:
+        raise EventRejected(f"event {event_id} has no camera")
+    kind = message.get("type")
+    label = state.get("label")
+    zones = state.get("current_zones")
+    return FrigateEvent(
+        id=event_id,
+        type=kind if isinstance(kind, str) else "",
+        camera=camera,
+        label=label if isinstance(label, str) else "",
+        false_positive=state.get("false_positive") is True,
+        area=_number(state.get("area")),
+        current_zones=tuple(z for z in zones if isinstance(z, str))
+        if isinstance(zones, list)
+        else (),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """The options of SPEC §4 step 2, prepared once."""
+
+    labels: frozenset[str]
+    cameras: frozenset[str]
+    zones: dict[str, frozenset[str]]
+    min_object_area: float
+
+    @classmethod
+    def create(
+        cls,
+        labels: Iterable[str],
+        cameras: Iterable[str],
+        zones: Iterable[str],
+        min_object_area: float,
+    ) -> EventFilter:
+        """Build from option values; zones are ``camera.zone`` strings."""
+        zone_map: dict[str, set[str]] = {}
+        for entry in zones:
+            camera, sep, zone = entry.partition(".")
+            if sep and camera and zone:
+                zone_map.setdefault(camera, set()).add(zone)
+        return cls(
+            labels=frozenset(labels),
+            cameras=frozenset(cameras),
+            zones={camera: frozenset(names) for camera, names in zone_map.items()},
+            min_object_area=min_object_area,
+        )
+
+    def skip_reason(self, event: FrigateEvent) -> str | None:
+        """Why the event is not processed, or None to process it."""
+        if event.type not in EVENT_TYPES:
+            return f"type {event.type!r} is not processed"
+        if event.false_positive:
+            return "it is a false positive"
+        if event.label not in self.labels:
+            return f"label {event.label!r} is not in {sorted(self.labels)}"
+        # A camera named in a zone rule is allowed even when the camera list omits it,
+        # as in the original Double Take.
+        if (
+            self.cameras
+            and event.camera not in self.cameras
+            and event.camera not in self.zones
+        ):
+            return f"camera {event.camera!r} is not in {sorted(self.cameras)}"
+        required = self.zones.get(event.camera)
+        if required and not required.intersection(event.current_zones):
+            return f"object is in zones {list(event.current_zones)}, not in {sorted(required)}"
+        if event.area is not None and event.area < self.min_object_area:
+            return f"area {event.area:g} is below {self.min_object_area:g}"
+        return None
+
+
+@dataclass(slots=True)
+class _EventRuns:
+    runs: int = 0
+    running: bool = False
+    matched: bool = False
+
+
+class EventTracker:
+    """One run at a time per event, none after a match, at most three in all.
+
+    Remembers a bounded number of events: the oldest idle ones are forgotten first, so a
+    day of Frigate events cannot grow memory.
+    """
+
+    def __init__(
+        self, max_events: int = 2048, max_runs: int = MAX_RUNS_PER_EVENT
+    ) -> None:
+        """Set the memory bound and the number of runs an unmatched event may get."""
+        self._events: OrderedDict[str, _EventRuns] = OrderedDict()
+        self._max_events = max_events
+        self._max_runs = max_runs
+
+    def __len__(self) -> int:
+        """Return the number of events remembered."""
+        return len(self._events)
+
+    def try_start(self, event_id: str) -> str | None:
+        """Claim a run for ``event_id``; returns why not, or None when claimed."""
+        state = self._events.get(event_id)
+        if state is None:
+            state = self._events[event_id] = _EventRuns()
+            self._forget_oldest()
+        else:
+            self._events.move_to_end(event_id)
+        if state.running:
+            return "a run for this event is in progress"
+        if state.matched:
+            return "this event already produced a match"
+        if state.runs >= self._max_runs:
+            return f"this event already had {state.runs} runs"
+        state.runs += 1
+        state.running = True
+        return None
+
+    def finish(self, event_id: str, matched: bool) -> None:
+        """Release the event's run and remember whether it matched."""
+        state = self._events.get(event_id)
+        if state is None:
+            return
+        state.running = False
+        state.matched = state.matched or matched
+
+    def _forget_oldest(self) -> None:
+        if len(self._events) <= self._max_events:
+            return
+        for event_id, state in list(self._events.items()):
+            if len(self._events) <= self._max_events:
+                break
+            if not state.running:
+                del self._events[event_id]
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None

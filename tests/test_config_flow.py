@@ -1,0 +1,402 @@
+"""Config flow, detector subentries, reconfigure, reauth and options (SPEC §3)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+import socket
+from unittest.mock import patch
+
+import pytest
+
+from custom_components.double_take.const import (
+    CONF_API_KEY,
+    CONF_CAMERAS,
+    CONF_FRIGATE_PASSWORD,
+    CONF_FRIGATE_URL,
+    CONF_FRIGATE_USERNAME,
+    CONF_TIMEOUT,
+    CONF_TYPE,
+    CONF_URL,
+    CONF_VERIFY_SSL,
+    DEFAULT_OPTIONS,
+    DOMAIN,
+    SUBENTRY_DETECTOR,
+)
+from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+
+from .common import detector_subentry, make_entry
+from .emulators.compreface import COMPREFACE_KEY, CompreFaceEmulator
+from .emulators.deepstack import DeepStackEmulator
+from .emulators.frigate import FrigateEmulator
+
+
+@pytest.fixture(autouse=True)
+def no_entry_setup() -> Iterator[None]:
+    """Flows are tested on their own: creating an entry does not set it up."""
+    with patch("custom_components.double_take.async_setup_entry", return_value=True):
+        yield
+
+
+def closed_port_url() -> str:
+    """Return a loopback URL where nothing listens."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def compreface_input(server: CompreFaceEmulator, **extra: object) -> dict[str, object]:
+    """Detector form input for the CompreFace emulator."""
+    return {
+        CONF_TYPE: "compreface",
+        CONF_URL: server.url,
+        CONF_API_KEY: COMPREFACE_KEY,
+        CONF_TIMEOUT: 5,
+        CONF_CAMERAS: [],
+        **extra,
+    }
+
+
+async def test_full_flow_with_frigate(
+    hass: HomeAssistant, frigate: FrigateEmulator, compreface: CompreFaceEmulator
+) -> None:
+    """Frigate first, then the first detector: one entry with one detector subentry."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_FRIGATE_URL: frigate.url + "/", CONF_VERIFY_SSL: True}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "detector"
+    assert frigate.requests_to("/api/version")
+    assert frigate.requests_to("/api/config")
+    # Frigate's cameras are offered for the detector's camera filter.
+    camera_selector = result["data_schema"].schema[CONF_CAMERAS]
+    assert set(camera_selector.config["options"]) == {"front_door", "garden"}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        compreface_input(compreface, **{CONF_CAMERAS: ["front_door"]}),
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    entry = result["result"]
+    assert entry.unique_id == frigate.url
+    assert entry.data == {
+        CONF_FRIGATE_URL: frigate.url,
+        CONF_FRIGATE_USERNAME: "",
+        CONF_FRIGATE_PASSWORD: "",
+        CONF_VERIFY_SSL: True,
+    }
+    (subentry,) = entry.subentries.values()
+    assert subentry.subentry_type == SUBENTRY_DETECTOR
+    assert subentry.title == f"CompreFace ({compreface.url})"
+    assert subentry.data[CONF_CAMERAS] == ["front_door"]
+    assert subentry.data[CONF_API_KEY] == COMPREFACE_KEY
+    # The detector was checked with its key before the entry was created.
+    check = compreface.requests_to("/api/v1/recognition/subjects")[-1]
+    assert check.headers["x-api-key"] == COMPREFACE_KEY
+
+
+async def test_flow_without_frigate(
+    hass: HomeAssistant, deepstack: DeepStackEmulator
+) -> None:
+    """An empty Frigate URL makes a manual-only entry."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["step_id"] == "detector"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_TYPE: "deepstack", CONF_URL: deepstack.url}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Double Take"
+    assert result["result"].unique_id == "no_frigate"
+    assert result["result"].data[CONF_FRIGATE_URL] == ""
+    assert deepstack.requests_to("/v1/vision/face/list")
+
+
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [
+        ("not a url", "invalid_url"),
+        ("ftp://frigate.local", "invalid_url"),
+        (None, "cannot_connect"),
+    ],
+)
+async def test_frigate_errors_then_recover(
+    hass: HomeAssistant, frigate: FrigateEmulator, url: str | None, error: str
+) -> None:
+    """A bad URL or a dead Frigate shows an error; fixing it continues."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_FRIGATE_URL: url or closed_port_url()}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": error}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_FRIGATE_URL: frigate.url}
+    )
+    assert result["step_id"] == "detector"
+
+
+async def test_frigate_not_frigate(
+    hass: HomeAssistant, frigate: FrigateEmulator
+) -> None:
+    """A server that answers garbage instead of Frigate's config is invalid_response."""
+    frigate.fail_next(
+        200, "<html>router login</html>", count=2, content_type="text/html"
+    )
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_FRIGATE_URL: frigate.url}
+    )
+    assert result["errors"] == {"base": "invalid_response"}
+
+
+async def test_frigate_login(hass: HomeAssistant, socket_enabled: None) -> None:
+    """Frigate's authenticated port: wrong password is invalid_auth, the right one works."""
+    async with FrigateEmulator(username="admin", password="secret") as frigate:
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": SOURCE_USER}
+        )
+        form = {
+            CONF_FRIGATE_URL: frigate.url,
+            CONF_FRIGATE_USERNAME: "admin",
+            CONF_FRIGATE_PASSWORD: "wrong",
+        }
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], form)
+        assert result["errors"] == {"base": "invalid_auth"}
+        form[CONF_FRIGATE_PASSWORD] = "secret"
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], form)
+        assert result["step_id"] == "detector"
+        assert frigate.logins >= 1
+
+
+async def test_same_frigate_twice_aborts(
+    hass: HomeAssistant, frigate: FrigateEmulator
+) -> None:
+    """The normalised Frigate URL is the unique id."""
+    make_entry(frigate_url=frigate.url).add_to_hass(hass)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_FRIGATE_URL: frigate.url.upper().replace("HTTP", "http") + "/"},
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_detector_errors_then_recover(
+    hass: HomeAssistant, compreface: CompreFaceEmulator
+) -> None:
+    """Wrong key, dead server, wrong server type: each has its error; the right input works."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    flow_id = result["flow_id"]
+
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, compreface_input(compreface, **{CONF_API_KEY: "not-a-uuid"})
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, compreface_input(compreface, **{CONF_URL: closed_port_url()})
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, compreface_input(compreface, **{CONF_URL: "compreface:8000"})
+    )
+    assert result["errors"] == {"base": "invalid_url"}
+    compreface.fail_next(500, "<html>Bad gateway</html>", content_type="text/html")
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, compreface_input(compreface)
+    )
+    assert result["errors"] == {"base": "invalid_response"}
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, compreface_input(compreface)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_add_and_reconfigure_detector_subentry(
+    hass: HomeAssistant, compreface: CompreFaceEmulator, deepstack: DeepStackEmulator
+) -> None:
+    """Detectors are added, rejected when duplicated, and reconfigured as subentries."""
+    entry = make_entry(
+        detectors=[
+            detector_subentry("compreface", compreface.url, api_key=COMPREFACE_KEY)
+        ]
+    )
+    entry.add_to_hass(hass)
+
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_DETECTOR), context={"source": SOURCE_USER}
+    )
+    assert result["type"] is FlowResultType.FORM
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {CONF_TYPE: "deepstack", CONF_URL: deepstack.url + "/"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    added = next(
+        s for s in entry.subentries.values() if s.data[CONF_TYPE] == "deepstack"
+    )
+    assert added.data[CONF_URL] == deepstack.url
+    assert added.title == f"DeepStack ({deepstack.url})"
+
+    # The same server and type again is refused.
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_DETECTOR), context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {CONF_TYPE: "deepstack", CONF_URL: deepstack.url}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+    # Reconfigure: a dead URL is an error, a new camera filter is saved.
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_DETECTOR),
+        context={"source": SOURCE_RECONFIGURE, "subentry_id": added.subentry_id},
+    )
+    assert result["step_id"] == "reconfigure"
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {CONF_TYPE: "deepstack", CONF_URL: closed_port_url()}
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {CONF_TYPE: "deepstack", CONF_URL: deepstack.url, CONF_CAMERAS: ["garden"]},
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.subentries[added.subentry_id].data[CONF_CAMERAS] == ["garden"]
+
+    # Reconfiguring onto another subentry's server is refused.
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_DETECTOR),
+        context={"source": SOURCE_RECONFIGURE, "subentry_id": added.subentry_id},
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {
+            CONF_TYPE: "compreface",
+            CONF_URL: compreface.url,
+            CONF_API_KEY: COMPREFACE_KEY,
+        },
+    )
+    assert result["reason"] == "already_configured"
+
+
+async def test_subentry_errors(
+    hass: HomeAssistant, compreface: CompreFaceEmulator
+) -> None:
+    """The add-detector form shows validation errors."""
+    entry = make_entry()
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_DETECTOR), context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], compreface_input(compreface, **{CONF_API_KEY: "x"})
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+
+
+async def test_reconfigure_entry(hass: HomeAssistant, socket_enabled: None) -> None:
+    """The Frigate URL can be changed; errors are shown; the password is kept when left empty."""
+    entry = make_entry(
+        frigate_url="http://old-frigate:5000", username="u", password="keep"
+    )
+    entry.add_to_hass(hass)
+    async with FrigateEmulator(username="u", password="keep") as frigate:
+        result = await entry.start_reconfigure_flow(hass)
+        assert result["step_id"] == "reconfigure"
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_FRIGATE_URL: closed_port_url()}
+        )
+        assert result["errors"] == {"base": "cannot_connect"}
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"],
+            {CONF_FRIGATE_URL: frigate.url, CONF_FRIGATE_USERNAME: "u"},
+        )
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "reconfigure_successful"
+        assert frigate.logins == 1
+    assert entry.data[CONF_FRIGATE_URL] == frigate.url
+    assert entry.data[CONF_FRIGATE_PASSWORD] == "keep"
+    assert entry.unique_id == frigate.url
+
+
+async def test_reconfigure_onto_existing_entry_aborts(hass: HomeAssistant) -> None:
+    """Two entries cannot point at one Frigate."""
+    make_entry(frigate_url="http://a:5000").add_to_hass(hass)
+    entry = make_entry(frigate_url="http://b:5000")
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_FRIGATE_URL: "http://A:5000/"}
+    )
+    assert result["reason"] == "already_configured"
+
+
+async def test_reauth(hass: HomeAssistant, socket_enabled: None) -> None:
+    """New credentials are checked against Frigate and stored."""
+    async with FrigateEmulator(username="admin", password="new") as frigate:
+        entry = make_entry(frigate_url=frigate.url, username="admin", password="old")
+        entry.add_to_hass(hass)
+        result = await entry.start_reauth_flow(hass)
+        assert result["step_id"] == "reauth_confirm"
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"],
+            {CONF_FRIGATE_USERNAME: "admin", CONF_FRIGATE_PASSWORD: "old"},
+        )
+        assert result["errors"] == {"base": "invalid_auth"}
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"],
+            {CONF_FRIGATE_USERNAME: "admin", CONF_FRIGATE_PASSWORD: "new"},
+        )
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "reauth_successful"
+        assert entry.data[CONF_FRIGATE_PASSWORD] == "new"
+
+
+async def test_options_flow(hass: HomeAssistant) -> None:
+    """Every option has its SPEC default; inconsistent values are refused."""
+    entry = make_entry()
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    schema_keys = {str(key) for key in result["data_schema"].schema}
+    assert schema_keys == set(DEFAULT_OPTIONS)
+
+    options = {**DEFAULT_OPTIONS, "confidence": 70, "unknown_confidence": 80}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], options
+    )
+    assert result["errors"] == {"unknown_confidence": "unknown_above_confidence"}
+    options = {**DEFAULT_OPTIONS, "mqtt_topic_matches": "double-take/#"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], options
+    )
+    assert result["errors"] == {"base": "invalid_topic"}
+    options = {**DEFAULT_OPTIONS, "confidence": 70, "zones": ["front_door.porch"]}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], options
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options["confidence"] == 70
+    assert entry.options["zones"] == ["front_door.porch"]

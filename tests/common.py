@@ -77,5 +77,6 @@ async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfig
     """Add ``entry`` to hass and set it up."""
     entry.add_to_hass(hass)
     await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    # Includes the background discovery of the detectors' persons.
+    await hass.async_block_till_done(wait_background_tasks=True)
     return entry

@@ -231,17 +231,12 @@ async def test_snapshot_png_and_script_order(
     assert len(frigate.snapshot_requests(EVENT)) == 4
 
 
-@pytest.mark.xfail(
-    reason="api/http.py request() reads one chunk (content.read(n) returns what is"
-    " buffered), so bodies over ~64 KiB come back truncated",
-    strict=True,
-)
 async def test_snapshot_large_image_complete(
     session: aiohttp.ClientSession, frigate: FrigateEmulator
 ) -> None:
-    """A full-size snapshot (hundreds of KiB) arrives whole."""
-    image = FaceWorld().image(FaceSpec("alice"), size=(1280, 720))
-    assert len(image) > 200_000
+    """A full-size snapshot (several network chunks) arrives whole."""
+    image = FaceWorld().image(FaceSpec("alice"), size=(1920, 1080))
+    assert len(image) > 2 * 64 * 1024
     frigate.set_snapshot(EVENT, image)
     assert (
         await FrigateClient(session, frigate.url).snapshot(EVENT, height=720) == image

@@ -37,6 +37,7 @@ from .const import (
 )
 from .coordinator import DoubleTakeCoordinator
 from .data import DoubleTakeConfigEntry, DoubleTakeData, configuration_of
+from .index import PersonIndex
 from .pipeline import DetectorHandle
 from .services import async_setup_services
 from .storage import MediaStore
@@ -95,6 +96,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: DoubleTakeConfigEntry) -
     ]
     store = MediaStore(Path(hass.config.path(STORAGE_DIR)))
     await hass.async_add_executor_job(store.ensure_folders)
+    index = PersonIndex(hass, entry.entry_id)
+    await index.async_load()
     coordinator = DoubleTakeCoordinator(
         hass,
         entry,
@@ -102,6 +105,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: DoubleTakeConfigEntry) -
         frigate_config=frigate_config,
         detectors=detectors,
         store=store,
+        index=index,
     )
     entry.runtime_data = DoubleTakeData(
         coordinator=coordinator, configured_from=configuration_of(entry)
@@ -113,6 +117,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: DoubleTakeConfigEntry) -
 
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
+    # Detectors may be slow or down at start: learn their persons in the background.
+    entry.async_create_background_task(
+        hass, coordinator.async_discover_persons(), "double_take discover persons"
+    )
     return True
 
 
@@ -162,6 +170,11 @@ async def _async_entry_updated(
         entry.runtime_data.coordinator.apply_options()
         return
     hass.config_entries.async_schedule_reload(entry.entry_id)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: DoubleTakeConfigEntry) -> None:
+    """Delete the entry's index; images under double_take/ stay (see the README)."""
+    await PersonIndex(hass, entry.entry_id).async_remove()
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: DoubleTakeConfigEntry) -> bool:

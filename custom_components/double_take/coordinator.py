@@ -25,13 +25,15 @@ from homeassistant.helpers import (
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.util import dt as dt_util
 
+from .api.errors import ApiError
 from .api.frigate import FrigateClient, FrigateConfig
 from .events import EventRejected, EventTracker, FrigateEvent, parse_event
+from .index import PersonIndex
 from .options import Settings
 from .pipeline import DetectorHandle, ImageSource, Recognizer, RunSettings
 from .publish import fire_events, publish_mqtt
 from .result import FaceHit, RecognitionResult, merge
-from .storage import MATCHES, UNKNOWN, InvalidNameError, MediaStore
+from .storage import MATCHES, UNKNOWN, InvalidNameError, MediaStore, validate_name
 
 if TYPE_CHECKING:
     from homeassistant.components.mqtt import ReceiveMessage
@@ -40,6 +42,10 @@ _LOGGER = logging.getLogger(__name__)
 
 SIGNAL_RESULT = "double_take_result_{}"
 SIGNAL_HEALTH = "double_take_health_{}"
+SIGNAL_PERSON_ADDED = "double_take_person_added_{}"
+SIGNAL_PERSON_REMOVED = "double_take_person_removed_{}"
+# Listing a detector's subjects at start must not hold up Home Assistant's start.
+SUBJECTS_TIMEOUT = 30
 RECENT_RESULTS = 20
 
 type ImageFetch = Callable[[], Awaitable[bytes]]
@@ -57,6 +63,7 @@ class DoubleTakeCoordinator:
         frigate_config: FrigateConfig | None,
         detectors: Sequence[DetectorHandle],
         store: MediaStore,
+        index: PersonIndex,
     ) -> None:
         """Prepare everything; nothing is subscribed until ``async_start``."""
         self.hass = hass
@@ -64,6 +71,7 @@ class DoubleTakeCoordinator:
         self.frigate = frigate
         self.frigate_config = frigate_config
         self.store = store
+        self.index = index
         self.settings = Settings.from_options(entry.options)
         self.recognizer = Recognizer(detectors, self.settings.rules, self._on_health)
         self.tracker = EventTracker()
@@ -83,6 +91,50 @@ class DoubleTakeCoordinator:
         if self.frigate_config is None:
             return None
         return f"{self.frigate_config.topic_prefix}/events"
+
+    @property
+    def persons(self) -> list[str]:
+        """Known persons: trained, listed by a detector, or matched before."""
+        return self.index.persons
+
+    @callback
+    def async_add_person(self, name: str) -> None:
+        """Remember a person; entities for a new one appear at once (dispatcher)."""
+        try:
+            name = validate_name(name)
+        except InvalidNameError as err:
+            _LOGGER.warning("Ignoring person name %r: %s", name, err)
+            return
+        if self.index.add_person(name):
+            _LOGGER.debug("New person %s", name)
+            async_dispatcher_send(
+                self.hass, SIGNAL_PERSON_ADDED.format(self.entry.entry_id), name
+            )
+
+    @callback
+    def async_remove_person(self, name: str) -> None:
+        """Forget a person; their entities are removed (dispatcher)."""
+        display = self.index.display_name(name)
+        if display is None:
+            return
+        self.index.remove_person(display)
+        async_dispatcher_send(
+            self.hass, SIGNAL_PERSON_REMOVED.format(self.entry.entry_id), display
+        )
+
+    async def async_discover_persons(self) -> None:
+        """Add the persons of the train folder and of every detector that can list them."""
+        for name in await self.hass.async_add_executor_job(self.store.train_names):
+            self.async_add_person(name)
+        for handle in self.detectors:
+            try:
+                async with asyncio.timeout(SUBJECTS_TIMEOUT):
+                    subjects = await handle.detector.list_subjects()
+            except (ApiError, TimeoutError) as err:
+                _LOGGER.debug("Cannot list the persons of %s: %s", handle.name, err)
+                continue
+            for name in subjects or ():
+                self.async_add_person(name)
 
     @callback
     def apply_options(self) -> None:
@@ -232,6 +284,8 @@ class DoubleTakeCoordinator:
         """Side effects in order; one failing does not stop the others (SPEC §4 step 7)."""
         await self._run_step("Saving images", self._async_save_images(result))
         self.recent_results.append(result)
+        for hit in result.matches:
+            self.async_add_person(hit.name)
         async_dispatcher_send(
             self.hass, SIGNAL_RESULT.format(self.entry.entry_id), result
         )

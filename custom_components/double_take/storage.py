@@ -95,6 +95,21 @@ class MediaStore:
         tmp.replace(path)
         return path.relative_to(self.root).as_posix()
 
+    def train_names(self) -> list[str]:
+        """Names of the person folders under ``train/`` that are valid names."""
+        train = self.root / TRAIN
+        if not train.is_dir():
+            return []
+        names = []
+        for child in train.iterdir():
+            try:
+                names.append(validate_name(child.name))
+            except InvalidNameError:
+                continue
+            if not child.is_dir():
+                names.pop()
+        return sorted(names, key=str.casefold)
+
     def _inside(self, path: Path) -> Path:
         """``path`` resolved, refusing anything outside the storage root."""
         resolved = path.resolve()

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_mqtt_message,
+)
+from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.double_take.const import (
     CONF_API_KEY,
@@ -22,6 +27,8 @@ from custom_components.double_take.const import (
 )
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
+
+from .emulators.world import FaceSpec
 
 
 def detector_subentry(
@@ -80,3 +87,58 @@ async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfig
     # Includes the background discovery of the detectors' persons.
     await hass.async_block_till_done(wait_background_tasks=True)
     return entry
+
+
+EVENT_ID = "1760011207.412398-k3w9qz"
+ALICE = FaceSpec("alice", (200, 100, 150, 180))
+BOB = FaceSpec("bob", (420, 90, 140, 170), similarity=0.88)
+FAST = {"attempt_delay": 0.01, "snapshot_attempts": 3, "latest_attempts": 3}
+
+
+def event_message(
+    kind: str = "new",
+    event_id: str = EVENT_ID,
+    camera: str = "front_door",
+    **after: Any,
+) -> str:
+    """Build a Frigate ``events`` message as Frigate 0.16 publishes it (trimmed)."""
+    state = {
+        "id": event_id,
+        "camera": camera,
+        "frame_time": 1760011212.905113,
+        "label": "person",
+        "sub_label": None,
+        "top_score": 0.87,
+        "false_positive": False,
+        "start_time": 1760011207.412398,
+        "end_time": None,
+        "score": 0.88,
+        "box": [612, 188, 742, 571],
+        "area": 49790,
+        "current_zones": ["porch"],
+        "entered_zones": ["porch"],
+        "has_clip": True,
+        "has_snapshot": True,
+        **after,
+    }
+    return json.dumps({"type": kind, "before": state, "after": state})
+
+
+async def fire(
+    hass: HomeAssistant, *messages: str | bytes, topic: str = "frigate/events"
+) -> None:
+    """Publish messages on Frigate's events topic and wait for every run to finish."""
+    for message in messages:
+        async_fire_mqtt_message(hass, topic, message)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+def published(mqtt: MqttMockHAClient) -> dict[str, list[dict[str, Any]]]:
+    """Payloads published by the integration, by topic (only double-take topics)."""
+    messages: dict[str, list[dict[str, Any]]] = {}
+    for call in mqtt.async_publish.call_args_list:
+        topic, payload, qos, retain = call.args[:4]
+        if topic.startswith("double-take/"):
+            assert (qos, retain) == (0, False)
+            messages.setdefault(topic, []).append(json.loads(payload))
+    return messages

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
+
+from homeassistant.core import HomeAssistant
 
 from .emulators.fixtures import *  # noqa: F403  (emulator fixtures: face_world, compreface, …)
 
@@ -13,6 +16,21 @@ from .emulators.fixtures import *  # noqa: F403  (emulator fixtures: face_world,
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components.double_take in every test."""
+
+
+@pytest.fixture(autouse=True)
+def config_dir(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """Give every Home Assistant test its own config dir.
+
+    The harness's default config dir is shared by all tests, so files written under
+    double_take/ would otherwise leak from one test into the next.
+    """
+    path = tmp_path / "config"
+    path.mkdir()
+    if "hass" in request.fixturenames:
+        hass: HomeAssistant = request.getfixturevalue("hass")
+        hass.config.config_dir = str(path)
+    return path
 
 
 @pytest.fixture

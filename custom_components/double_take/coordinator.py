@@ -27,7 +27,10 @@ from homeassistant.util import dt as dt_util
 
 from .api.errors import ApiError
 from .api.frigate import FrigateClient, FrigateConfig
+from .const import DOMAIN
 from .events import EventRejected, EventTracker, FrigateEvent, parse_event
+from .health import HealthMonitor
+from .ids import person_device_id
 from .index import PersonIndex
 from .options import Settings
 from .pipeline import DetectorHandle, ImageSource, Recognizer, RunSettings
@@ -41,14 +44,27 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 SIGNAL_RESULT = "double_take_result_{}"
-SIGNAL_HEALTH = "double_take_health_{}"
+SIGNAL_PERSON_RESULT = "double_take_person_result_{}_{}"
+SIGNAL_CAMERA_RESULT = "double_take_camera_result_{}_{}"
 SIGNAL_PERSON_ADDED = "double_take_person_added_{}"
 SIGNAL_PERSON_REMOVED = "double_take_person_removed_{}"
 # Listing a detector's subjects at start must not hold up Home Assistant's start.
 SUBJECTS_TIMEOUT = 30
 RECENT_RESULTS = 20
 
+UNKNOWN_PERSON = "unknown"
+
 type ImageFetch = Callable[[], Awaitable[bytes]]
+
+
+def person_signal(entry_id: str, name: str) -> str:
+    """Dispatcher signal for the results of one person (names compare case-insensitively)."""
+    return SIGNAL_PERSON_RESULT.format(entry_id, name.casefold())
+
+
+def camera_signal(entry_id: str, camera: str) -> str:
+    """Dispatcher signal for the results of one camera."""
+    return SIGNAL_CAMERA_RESULT.format(entry_id, camera)
 
 
 class DoubleTakeCoordinator:
@@ -73,9 +89,9 @@ class DoubleTakeCoordinator:
         self.store = store
         self.index = index
         self.settings = Settings.from_options(entry.options)
-        self.recognizer = Recognizer(detectors, self.settings.rules, self._on_health)
+        self.health = HealthMonitor(hass, entry, detectors)
+        self.recognizer = Recognizer(detectors, self.settings.rules, self.health.report)
         self.tracker = EventTracker()
-        self.health: dict[str, str | None] = {handle.id: None for handle in detectors}
         self.recent_results: deque[RecognitionResult] = deque(maxlen=RECENT_RESULTS)
         self.disabled_cameras: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -105,6 +121,8 @@ class DoubleTakeCoordinator:
         except InvalidNameError as err:
             _LOGGER.warning("Ignoring person name %r: %s", name, err)
             return
+        if name.casefold() == UNKNOWN_PERSON:
+            return
         if self.index.add_person(name):
             _LOGGER.debug("New person %s", name)
             async_dispatcher_send(
@@ -118,6 +136,13 @@ class DoubleTakeCoordinator:
         if display is None:
             return
         self.index.remove_person(display)
+        # Removing the device removes the person's entities with it.
+        registry = dr.async_get(self.hass)
+        identifier = (DOMAIN, person_device_id(self.entry.entry_id, display))
+        if device := registry.async_get_device_by_identifier(
+            identifier, self.entry.entry_id
+        ):
+            registry.async_remove_device(device.id)
         async_dispatcher_send(
             self.hass, SIGNAL_PERSON_REMOVED.format(self.entry.entry_id), display
         )
@@ -284,11 +309,7 @@ class DoubleTakeCoordinator:
         """Side effects in order; one failing does not stop the others (SPEC §4 step 7)."""
         await self._run_step("Saving images", self._async_save_images(result))
         self.recent_results.append(result)
-        for hit in result.matches:
-            self.async_add_person(hit.name)
-        async_dispatcher_send(
-            self.hass, SIGNAL_RESULT.format(self.entry.entry_id), result
-        )
+        self._async_update_entities(result)
         try:
             fire_events(self.hass, result)
         except Exception:  # noqa: BLE001
@@ -301,6 +322,25 @@ class DoubleTakeCoordinator:
             await self._run_step(
                 "Writing the Frigate sub label", self._async_sub_label(result)
             )
+
+    @callback
+    def _async_update_entities(self, result: RecognitionResult) -> None:
+        """Tell the entities of each matched person, of unknown and of the camera."""
+        entry_id = self.entry.entry_id
+        for hit in result.matches:
+            self.async_add_person(hit.name)
+            async_dispatcher_send(
+                self.hass, person_signal(entry_id, hit.name), result, hit
+            )
+        if result.unknowns:
+            async_dispatcher_send(
+                self.hass,
+                person_signal(entry_id, UNKNOWN_PERSON),
+                result,
+                result.unknowns[0],
+            )
+        async_dispatcher_send(self.hass, camera_signal(entry_id, result.camera), result)
+        async_dispatcher_send(self.hass, SIGNAL_RESULT.format(entry_id), result)
 
     async def _run_step(self, what: str, step: Awaitable[None]) -> None:
         try:
@@ -339,18 +379,3 @@ class DoubleTakeCoordinator:
         assert self.frigate is not None
         label = ", ".join(sorted(hit.name for hit in result.matches))
         await self.frigate.set_sub_label(result.id, label, result.best_confidence / 100)
-
-    @callback
-    def _on_health(self, detector_id: str, error: str | None) -> None:
-        """Log once when a detector starts failing and once when it is back."""
-        previous = self.health.get(detector_id)
-        self.health[detector_id] = error
-        if (previous is None) == (error is None):
-            return
-        if error is not None:
-            _LOGGER.warning("Detector %s is failing: %s", detector_id, error)
-        else:
-            _LOGGER.info("Detector %s is answering again", detector_id)
-        async_dispatcher_send(
-            self.hass, SIGNAL_HEALTH.format(self.entry.entry_id), detector_id
-        )

@@ -1,0 +1,195 @@
+"""Images: a person's last match, unknown faces, and each camera's last image with boxes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from homeassistant.components.image import ImageEntity
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.restore_state import RestoreEntity
+from homeassistant.util import dt as dt_util
+
+from .coordinator import DoubleTakeCoordinator, camera_signal, person_signal
+from .data import DoubleTakeConfigEntry
+from .draw import Label, draw_faces
+from .entity import (
+    CameraEntity,
+    PersonEntity,
+    async_setup_camera_entities,
+    async_setup_person_entities,
+)
+from .result import AnalysedImage, FaceHit, RecognitionResult
+from .storage import image_extension
+
+PARALLEL_UPDATES = 0
+ATTR_FILE = "file"
+_CONTENT_TYPES = {".jpg": "image/jpeg", ".png": "image/png", ".gif": "image/gif",
+                  ".bmp": "image/bmp", ".webp": "image/webp"}  # fmt: skip
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: DoubleTakeConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Person and unknown images, camera images."""
+    async_setup_person_entities(
+        hass,
+        entry,
+        async_add_entities,
+        lambda coordinator, name: [PersonImage(coordinator, name)],
+        with_unknown=True,
+    )
+    async_setup_camera_entities(
+        entry,
+        async_add_entities,
+        lambda coordinator, camera: [CameraImage(coordinator, camera)],
+    )
+
+
+def content_type(data: bytes) -> str:
+    """MIME type of image bytes."""
+    return _CONTENT_TYPES[image_extension(data)]
+
+
+class PersonImage(PersonEntity, ImageEntity, RestoreEntity):
+    """``image.double_take_NAME``: the image of the person's last match."""
+
+    _attr_name = None
+    _attr_translation_key = "person"
+
+    def __init__(self, coordinator: DoubleTakeCoordinator, name: str) -> None:
+        """Create the image of ``name``."""
+        super().__init__(coordinator, "image", name)
+        ImageEntity.__init__(self, coordinator.hass)
+        self._image: bytes | None = None
+        self._file: str | None = None
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """The saved file (under double_take/), used to show the image after a restart."""
+        return {ATTR_FILE: self._file}
+
+    async def async_added_to_hass(self) -> None:
+        """Restore the last image's file and time, then follow this person's results."""
+        await super().async_added_to_hass()
+        if (last := await self.async_get_last_state()) is not None:
+            self._file = last.attributes.get(ATTR_FILE)
+            self._attr_image_last_updated = dt_util.parse_datetime(last.state)
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass,
+                person_signal(self.coordinator.entry.entry_id, self.person),
+                self._handle_match,
+            )
+        )
+
+    @callback
+    def _handle_match(self, result: RecognitionResult, hit: FaceHit) -> None:
+        self._image = hit.image
+        self._file = hit.image_path
+        self._attr_content_type = content_type(hit.image)
+        self._attr_image_last_updated = result.time
+        self.async_write_ha_state()
+
+    async def async_image(self) -> bytes | None:
+        """Return the last image: in memory, or read back from its file after a restart."""
+        if self._image is None and self._file:
+            self._image = await self.hass.async_add_executor_job(
+                self._read_file, self._file
+            )
+            if self._image is not None:
+                self._attr_content_type = content_type(self._image)
+        return self._image
+
+    def _read_file(self, relative: str) -> bytes | None:
+        root = self.coordinator.store.root.resolve()
+        path = (root / relative).resolve()
+        if not path.is_relative_to(root) or not path.is_file():
+            return None
+        return Path(path).read_bytes()
+
+
+class CameraImage(CameraEntity, ImageEntity):
+    """``image.double_take_CAM``: the camera's last analysed image with boxes and names."""
+
+    _attr_name = None
+    _attr_translation_key = "camera"
+    _attr_content_type = "image/jpeg"
+
+    def __init__(self, coordinator: DoubleTakeCoordinator, camera: str) -> None:
+        """Create the image of ``camera``."""
+        super().__init__(coordinator, "image", camera)
+        ImageEntity.__init__(self, coordinator.hass)
+        self._image: bytes | None = None
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the camera's results."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass,
+                camera_signal(self.coordinator.entry.entry_id, self.camera),
+                self._handle_result,
+            )
+        )
+
+    @callback
+    def _handle_result(self, result: RecognitionResult) -> None:
+        if (analysed := _best_image(result)) is None:
+            return
+        labels = self._labels(analysed)
+        self.coordinator.entry.async_create_background_task(
+            self.hass,
+            self._async_draw(analysed.image, labels, result),
+            "double_take draw",
+        )
+
+    async def _async_draw(
+        self, image: bytes, labels: list[Label], result: RecognitionResult
+    ) -> None:
+        try:
+            drawn = await self.hass.async_add_executor_job(draw_faces, image, labels)
+        except OSError, ValueError:
+            # Pillow could not decode what the detector accepted: keep the last image.
+            return
+        self._image = drawn
+        self._attr_image_last_updated = result.time
+        self.async_write_ha_state()
+
+    def _labels(self, analysed: AnalysedImage) -> list[Label]:
+        rules = self.coordinator.settings.rules
+        labels = []
+        for detection in analysed.detections:
+            for face in detection.faces:
+                kind = rules.classify(face)
+                name = face.name if kind != "unknown" else "unknown"
+                labels.append(
+                    Label(
+                        left=face.box.left,
+                        top=face.box.top,
+                        width=face.box.width,
+                        height=face.box.height,
+                        text=f"{name} {face.confidence:.0f}%",
+                        kind=kind.value,
+                    )
+                )
+        return labels
+
+    async def async_image(self) -> bytes | None:
+        """Return the last drawn image (none before the first result)."""
+        return self._image
+
+
+def _best_image(result: RecognitionResult) -> AnalysedImage | None:
+    """Pick the image of the best match, else of the best miss or unknown, else the last."""
+    for hits in (result.matches, result.misses, result.unknowns):
+        if hits:
+            target = hits[0].image
+            for analysed in result.analysed:
+                if analysed.image is target:
+                    return analysed
+    return result.analysed[-1] if result.analysed else None

@@ -11,7 +11,7 @@ from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 
-from .common import detector_subentry, make_entry, setup_entry
+from .common import detector_subentry, event_message, fire, make_entry, setup_entry
 from .emulators.compreface import COMPREFACE_KEY, CompreFaceEmulator
 from .emulators.frigate import FrigateEmulator
 from .test_config_flow import closed_port_url
@@ -105,3 +105,31 @@ async def test_subentry_change_reloads(
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.coordinator is not coordinator
     assert [d.kind for d in entry.runtime_data.coordinator.detectors] == ["compreface"]
+
+
+async def test_frigate_credentials_rejected_while_running_start_reauth(
+    hass: HomeAssistant, mqtt: MqttMockHAClient, compreface: CompreFaceEmulator
+) -> None:
+    """A password changed in Frigate while running: the run fails softly and reauth starts."""
+    async with FrigateEmulator(username="admin", password="old") as frigate:
+        entry = await setup_entry(
+            hass,
+            make_entry(
+                frigate_url=frigate.url,
+                username="admin",
+                password="old",
+                detectors=[
+                    detector_subentry(
+                        "compreface", compreface.url, api_key=COMPREFACE_KEY
+                    )
+                ],
+                options={"snapshot_attempts": 1, "latest_attempts": 0},
+            ),
+        )
+        frigate.password = "new"
+        frigate.expire_tokens()
+        await fire(hass, event_message())
+        assert entry.state is ConfigEntryState.LOADED
+        flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+        assert [flow["context"]["source"] for flow in flows] == ["reauth"]
+        await hass.config_entries.async_unload(entry.entry_id)

@@ -25,7 +25,7 @@ from homeassistant.helpers import (
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.util import dt as dt_util
 
-from .api.errors import ApiError
+from .api.errors import ApiAuthError, ApiError
 from .api.frigate import FrigateClient, FrigateConfig
 from .const import DOMAIN
 from .events import EventRejected, EventTracker, FrigateEvent, parse_event
@@ -262,7 +262,16 @@ class DoubleTakeCoordinator:
         """Delay a Frigate request by up to ``frigate_jitter`` seconds (old Frigates crashed under bursts)."""
         if self.settings.frigate_jitter > 0:
             await asyncio.sleep(random.uniform(0, self.settings.frigate_jitter))  # noqa: S311
-        return await request()
+        return await self._frigate_call(request)
+
+    async def _frigate_call[T](self, request: Callable[[], Awaitable[T]]) -> T:
+        """Call Frigate; rejected credentials start Home Assistant's re-authentication."""
+        try:
+            return await request()
+        except ApiAuthError:
+            # HA shows one reauth flow per entry however often this happens.
+            self.entry.async_start_reauth(self.hass)
+            raise
 
     async def async_recognize(
         self,
@@ -378,4 +387,9 @@ class DoubleTakeCoordinator:
     async def _async_sub_label(self, result: RecognitionResult) -> None:
         assert self.frigate is not None
         label = ", ".join(sorted(hit.name for hit in result.matches))
-        await self.frigate.set_sub_label(result.id, label, result.best_confidence / 100)
+        frigate = self.frigate
+        await self._frigate_call(
+            lambda: frigate.set_sub_label(
+                result.id, label, result.best_confidence / 100
+            )
+        )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+import importlib.util
+import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -10,7 +13,35 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from homeassistant.core import HomeAssistant
 
+from .blocking import detect_blocking_calls  # noqa: F401  (autouse: HA's blocking-call detection)
 from .emulators.fixtures import *  # noqa: F403  (emulator fixtures: face_world, compreface, …)
+
+# The local detector's wheels (requirements_test.txt installs them).
+LOCAL_DETECTOR_MODULES = ("dlib", "face_recognition_models", "numpy")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Fail or skip tests marked ``dlib`` when the local detector's wheels are missing.
+
+    In CI (``CI`` set) such a test fails, so a broken install cannot pass as skipped
+    tests; elsewhere it is skipped with the reason.
+    """
+    if item.get_closest_marker("dlib") is None:
+        return
+    missing = [
+        module
+        for module in LOCAL_DETECTOR_MODULES
+        if importlib.util.find_spec(module) is None
+    ]
+    if not missing:
+        return
+    message = (
+        f"the local detector's wheels are missing ({', '.join(missing)} not"
+        " importable): pip install -r requirements_test.txt"
+    )
+    if os.environ.get("CI"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
 
 
 @pytest.fixture(autouse=True)
@@ -44,3 +75,29 @@ async def mqtt(mqtt_mock: MqttMockHAClient) -> AsyncIterator[MqttMockHAClient]:
     mock_socket = mqtt_mock._mqttc.socket()
     mock_socket.fileno.return_value = -1
     mqtt_mock._mqttc.on_socket_close(mqtt_mock._mqttc, None, mock_socket)
+
+
+@pytest.fixture(autouse=True)
+def no_integration_errors(
+    request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+) -> Iterator[None]:
+    """Fail a test when the integration logged an ERROR, or HA logged one about it.
+
+    HA only logs exceptions raised in dispatcher callbacks and tasks, so a broken entity
+    callback would otherwise go unnoticed. Tests that provoke such a line on purpose
+    are marked ``allow_errors``.
+    """
+    yield
+    if request.node.get_closest_marker("allow_errors") is not None:
+        return
+    errors = [
+        record.getMessage()
+        for record in caplog.get_records("call")
+        if record.levelno >= logging.ERROR
+        and (
+            record.name.startswith("custom_components.double_take")
+            or "double_take" in record.getMessage()
+            or "double_take" in (record.exc_text or "")
+        )
+    ]
+    assert not errors, f"unexpected ERROR log lines: {errors}"

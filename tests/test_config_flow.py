@@ -4,18 +4,34 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 import socket
-from unittest.mock import patch
+from types import SimpleNamespace
+from typing import Any
+from unittest.mock import AsyncMock, patch
 
 import pytest
 
+from custom_components.double_take.api.detectors import LocalDetector
+from custom_components.double_take.api.frigate import FrigateConfig
+from custom_components.double_take.api.local import (
+    REQUIREMENTS as LOCAL_REQUIREMENTS,
+    LocalEngineError,
+)
+from custom_components.double_take.config_flow import (
+    detector_title,
+    detector_unique_id,
+    normalise_url,
+)
 from custom_components.double_take.const import (
     CONF_API_KEY,
     CONF_CAMERAS,
+    CONF_DISTANCE_THRESHOLD,
     CONF_FRIGATE_PASSWORD,
     CONF_FRIGATE_URL,
     CONF_FRIGATE_USERNAME,
+    CONF_MAX_HEIGHT,
     CONF_TIMEOUT,
     CONF_TYPE,
+    CONF_UPSAMPLE,
     CONF_URL,
     CONF_VERIFY_SSL,
     DEFAULT_OPTIONS,
@@ -25,6 +41,7 @@ from custom_components.double_take.const import (
 from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.requirements import RequirementsNotFound
 
 from .common import detector_subentry, make_entry
 from .emulators.compreface import COMPREFACE_KEY, CompreFaceEmulator
@@ -47,10 +64,17 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
+def suggested(result: Any, key: str) -> Any:
+    """Return the value a form shows pre-filled for ``key`` (None if none)."""
+    for marker in result["data_schema"].schema:
+        if marker == key:
+            return (marker.description or {}).get("suggested_value")
+    raise KeyError(key)
+
+
 def compreface_input(server: CompreFaceEmulator, **extra: object) -> dict[str, object]:
-    """Detector form input for the CompreFace emulator."""
+    """Server form input for the CompreFace emulator (its type is chosen before)."""
     return {
-        CONF_TYPE: "compreface",
         CONF_URL: server.url,
         CONF_API_KEY: COMPREFACE_KEY,
         CONF_TIMEOUT: 5,
@@ -76,6 +100,11 @@ async def test_full_flow_with_frigate(
     assert result["step_id"] == "detector"
     assert frigate.requests_to("/api/version")
     assert frigate.requests_to("/api/config")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_TYPE: "compreface"}
+    )
+    assert result["step_id"] == "detector_remote"
+    assert result["description_placeholders"] == {"type": "CompreFace"}
     # Frigate's cameras are offered for the detector's camera filter.
     camera_selector = result["data_schema"].schema[CONF_CAMERAS]
     assert set(camera_selector.config["options"]) == {"front_door", "garden"}
@@ -113,7 +142,10 @@ async def test_flow_without_frigate(
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["step_id"] == "detector"
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_TYPE: "deepstack", CONF_URL: deepstack.url}
+        result["flow_id"], {CONF_TYPE: "deepstack"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: deepstack.url}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Double Take"
@@ -208,6 +240,9 @@ async def test_detector_errors_then_recover(
     )
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     flow_id = result["flow_id"]
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_TYPE: "compreface"}
+    )
 
     result = await hass.config_entries.flow.async_configure(
         flow_id, compreface_input(compreface, **{CONF_API_KEY: "not-a-uuid"})
@@ -247,8 +282,13 @@ async def test_add_and_reconfigure_detector_subentry(
         (entry.entry_id, SUBENTRY_DETECTOR), context={"source": SOURCE_USER}
     )
     assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {CONF_TYPE: "deepstack", CONF_URL: deepstack.url + "/"}
+        result["flow_id"], {CONF_TYPE: "deepstack"}
+    )
+    assert result["step_id"] == "remote"
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {CONF_URL: deepstack.url + "/"}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     added = next(
@@ -262,7 +302,10 @@ async def test_add_and_reconfigure_detector_subentry(
         (entry.entry_id, SUBENTRY_DETECTOR), context={"source": SOURCE_USER}
     )
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {CONF_TYPE: "deepstack", CONF_URL: deepstack.url}
+        result["flow_id"], {CONF_TYPE: "deepstack"}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {CONF_URL: deepstack.url}
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
@@ -273,13 +316,19 @@ async def test_add_and_reconfigure_detector_subentry(
         context={"source": SOURCE_RECONFIGURE, "subentry_id": added.subentry_id},
     )
     assert result["step_id"] == "reconfigure"
+    assert result["data_schema"]({})[CONF_TYPE] == "deepstack"
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {CONF_TYPE: "deepstack", CONF_URL: closed_port_url()}
+        result["flow_id"], {CONF_TYPE: "deepstack"}
+    )
+    assert result["step_id"] == "remote"
+    # The form shows the stored server.
+    assert suggested(result, CONF_URL) == deepstack.url
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {CONF_URL: closed_port_url()}
     )
     assert result["errors"] == {"base": "cannot_connect"}
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"],
-        {CONF_TYPE: "deepstack", CONF_URL: deepstack.url, CONF_CAMERAS: ["garden"]},
+        result["flow_id"], {CONF_URL: deepstack.url, CONF_CAMERAS: ["garden"]}
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
@@ -291,12 +340,12 @@ async def test_add_and_reconfigure_detector_subentry(
         context={"source": SOURCE_RECONFIGURE, "subentry_id": added.subentry_id},
     )
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"],
-        {
-            CONF_TYPE: "compreface",
-            CONF_URL: compreface.url,
-            CONF_API_KEY: COMPREFACE_KEY,
-        },
+        result["flow_id"], {CONF_TYPE: "compreface"}
+    )
+    # Another type: the form starts empty.
+    assert suggested(result, CONF_URL) is None
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {CONF_URL: compreface.url, CONF_API_KEY: COMPREFACE_KEY}
     )
     assert result["reason"] == "already_configured"
 
@@ -309,6 +358,9 @@ async def test_subentry_errors(
     entry.add_to_hass(hass)
     result = await hass.config_entries.subentries.async_init(
         (entry.entry_id, SUBENTRY_DETECTOR), context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {CONF_TYPE: "compreface"}
     )
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], compreface_input(compreface, **{CONF_API_KEY: "x"})
@@ -400,3 +452,231 @@ async def test_options_flow(hass: HomeAssistant) -> None:
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options["confidence"] == 70
     assert entry.options["zones"] == ["front_door.porch"]
+
+
+# -- the local detector ----------------------------------------------------------------
+
+LOCAL_INPUT = {
+    CONF_UPSAMPLE: 0.0,  # number selectors answer floats
+    CONF_MAX_HEIGHT: 480.0,
+    CONF_DISTANCE_THRESHOLD: 0.55,
+    CONF_CAMERAS: ["front_door"],
+}
+LOCAL_DATA = {
+    CONF_TYPE: "local",
+    CONF_UPSAMPLE: 0,
+    CONF_MAX_HEIGHT: 480,
+    CONF_DISTANCE_THRESHOLD: 0.55,
+    CONF_CAMERAS: ["front_door"],
+}
+
+
+@pytest.fixture
+def install() -> Iterator[AsyncMock]:
+    """HA's requirements helper, patched: nothing is downloaded."""
+    with patch(
+        "custom_components.double_take.config_flow.async_process_requirements"
+    ) as mock:
+        yield mock
+
+
+@pytest.fixture
+def local_check() -> Iterator[AsyncMock]:
+    """Patch the local detector's model check (tested in test_local_detector)."""
+    with patch.object(LocalDetector, "check") as mock:
+        yield mock
+
+
+async def finish_progress(hass: HomeAssistant, result: Any, manager: Any) -> Any:
+    """Wait for an install progress step and return what follows it."""
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    assert result["progress_action"] == "install_local"
+    await hass.async_block_till_done()
+    return await manager.async_configure(result["flow_id"])
+
+
+async def test_flow_with_local_detector(
+    hass: HomeAssistant,
+    frigate: FrigateEmulator,
+    install: AsyncMock,
+    local_check: AsyncMock,
+) -> None:
+    """Local is the default type; its packages are installed only now, then checked."""
+    flow = hass.config_entries.flow
+    result = await flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await flow.async_configure(
+        result["flow_id"], {CONF_FRIGATE_URL: frigate.url}
+    )
+    assert result["step_id"] == "detector"
+    assert result["data_schema"]({}) == {CONF_TYPE: "local"}
+    result = await flow.async_configure(result["flow_id"], {CONF_TYPE: "local"})
+    assert result["step_id"] == "detector_local"
+    assert {str(key) for key in result["data_schema"].schema} == {
+        CONF_UPSAMPLE, CONF_MAX_HEIGHT, CONF_DISTANCE_THRESHOLD, CONF_CAMERAS,
+    }  # fmt: skip
+    assert result["data_schema"]({}) == {
+        CONF_UPSAMPLE: 1, CONF_MAX_HEIGHT: 720, CONF_DISTANCE_THRESHOLD: 0.6, CONF_CAMERAS: [],
+    }  # fmt: skip
+    install.assert_not_called()
+
+    result = await flow.async_configure(result["flow_id"], LOCAL_INPUT)
+    result = await finish_progress(hass, result, flow)
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    install.assert_awaited_once_with(
+        hass, DOMAIN, LOCAL_REQUIREMENTS, is_built_in=False
+    )
+    local_check.assert_awaited_once()
+    (subentry,) = result["result"].subentries.values()
+    assert subentry.title == "Local (dlib)"
+    assert subentry.unique_id == "local"
+    assert dict(subentry.data) == LOCAL_DATA
+
+
+@pytest.mark.parametrize(
+    ("failure", "error"),
+    [
+        ({"install": RequirementsNotFound(DOMAIN, ["dlib-bin==20.0.1.post1"])}, "requirements_failed"),
+        ({"check": LocalEngineError("Model file x is missing")}, "local_failed"),
+    ],
+)  # fmt: skip
+@pytest.mark.allow_errors  # the failed install is logged as an error, as users need it
+async def test_local_detector_errors_then_recover(
+    hass: HomeAssistant,
+    install: AsyncMock,
+    local_check: AsyncMock,
+    caplog: pytest.LogCaptureFixture,
+    failure: dict[str, Exception],
+    error: str,
+) -> None:
+    """A failed install or model load shows the local form again with a clear error."""
+    install.side_effect = failure.get("install")
+    local_check.side_effect = failure.get("check")
+    flow = hass.config_entries.flow
+    result = await flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await flow.async_configure(result["flow_id"], {})
+    result = await flow.async_configure(result["flow_id"], {CONF_TYPE: "local"})
+    result = await flow.async_configure(result["flow_id"], LOCAL_INPUT)
+    result = await finish_progress(hass, result, flow)
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "detector_local"
+    assert result["errors"] == {"base": error}
+    assert suggested(result, CONF_MAX_HEIGHT) == 480  # the input is kept
+    assert "dlib-bin" in caplog.text or "Model file x is missing" in caplog.text
+
+    install.side_effect = local_check.side_effect = None
+    result = await flow.async_configure(result["flow_id"], LOCAL_INPUT)
+    result = await finish_progress(hass, result, flow)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+@pytest.mark.allow_errors  # the failed install is logged as an error, as users need it
+async def test_local_detector_subentry(
+    hass: HomeAssistant,
+    deepstack: DeepStackEmulator,
+    codeproject: DeepStackEmulator,
+    install: AsyncMock,
+    local_check: AsyncMock,
+) -> None:
+    """Add a local detector; a second one is refused; reconfigure it, and into a server."""
+    entry = make_entry(detectors=[detector_subentry("deepstack", deepstack.url)])
+    entry.add_to_hass(hass)
+    manager = hass.config_entries.subentries
+
+    result = await manager.async_init(
+        (entry.entry_id, SUBENTRY_DETECTOR), context={"source": SOURCE_USER}
+    )
+    assert result["data_schema"]({}) == {CONF_TYPE: "local"}
+    result = await manager.async_configure(result["flow_id"], {CONF_TYPE: "local"})
+    assert result["step_id"] == "local"
+    assert result["errors"] == {}
+    install.side_effect = RequirementsNotFound(DOMAIN, ["dlib-bin"])
+    result = await manager.async_configure(result["flow_id"], LOCAL_INPUT)
+    result = await finish_progress(hass, result, manager)
+    assert result["step_id"] == "local"
+    assert result["errors"] == {"base": "requirements_failed"}
+    install.side_effect = None
+    result = await manager.async_configure(result["flow_id"], LOCAL_INPUT)
+    result = await finish_progress(hass, result, manager)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    local = next(s for s in entry.subentries.values() if s.unique_id == "local")
+    assert local.title == "Local (dlib)"
+    assert dict(local.data) == LOCAL_DATA
+
+    # One local detector per entry.
+    result = await manager.async_init(
+        (entry.entry_id, SUBENTRY_DETECTOR), context={"source": SOURCE_USER}
+    )
+    result = await manager.async_configure(result["flow_id"], {CONF_TYPE: "local"})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+    # Reconfigure: the current type and values are pre-filled.
+    result = await manager.async_init(
+        (entry.entry_id, SUBENTRY_DETECTOR),
+        context={"source": SOURCE_RECONFIGURE, "subentry_id": local.subentry_id},
+    )
+    assert result["data_schema"]({})[CONF_TYPE] == "local"
+    result = await manager.async_configure(result["flow_id"], {CONF_TYPE: "local"})
+    assert result["step_id"] == "local"
+    assert suggested(result, CONF_DISTANCE_THRESHOLD) == 0.55
+    result = await manager.async_configure(
+        result["flow_id"], {**LOCAL_INPUT, CONF_UPSAMPLE: 2.0}
+    )
+    result = await finish_progress(hass, result, manager)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.subentries[local.subentry_id].data[CONF_UPSAMPLE] == 2
+
+    # The deepstack detector cannot become a second local one.
+    other = next(s for s in entry.subentries.values() if s.unique_id != "local")
+    result = await manager.async_init(
+        (entry.entry_id, SUBENTRY_DETECTOR),
+        context={"source": SOURCE_RECONFIGURE, "subentry_id": other.subentry_id},
+    )
+    result = await manager.async_configure(result["flow_id"], {CONF_TYPE: "local"})
+    assert result["reason"] == "already_configured"
+
+    # The local detector can become a server.
+    result = await manager.async_init(
+        (entry.entry_id, SUBENTRY_DETECTOR),
+        context={"source": SOURCE_RECONFIGURE, "subentry_id": local.subentry_id},
+    )
+    result = await manager.async_configure(
+        result["flow_id"], {CONF_TYPE: "codeproject"}
+    )
+    assert result["step_id"] == "remote"
+    assert result["description_placeholders"] == {"type": "CodeProject.AI"}
+    result = await manager.async_configure(
+        result["flow_id"], {CONF_URL: codeproject.url}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    changed = entry.subentries[local.subentry_id]
+    assert changed.unique_id == f"codeproject:{codeproject.url}"
+    assert changed.title == f"CodeProject.AI ({codeproject.url})"
+
+
+async def test_options_offer_frigate_cameras_and_zones(hass: HomeAssistant) -> None:
+    """A loaded entry offers Frigate's cameras and their zones as choices."""
+    entry = make_entry(frigate_url="http://frigate:5000")
+    entry.add_to_hass(hass)
+    config = FrigateConfig(
+        topic_prefix="frigate",
+        cameras={"front_door": ("porch", "path"), "garden": ()},
+    )
+    entry.runtime_data = SimpleNamespace(
+        coordinator=SimpleNamespace(frigate_config=config)
+    )
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    schema = result["data_schema"].schema
+    assert schema["cameras"].config["options"] == ["front_door", "garden"]
+    assert schema["zones"].config["options"] == ["front_door.porch", "front_door.path"]
+
+
+def test_titles_and_unique_ids_hide_credentials() -> None:
+    """Basic-auth credentials in a detector URL never reach titles or unique ids."""
+    data = {CONF_TYPE: "facebox", CONF_URL: "http://user:secret@Facebox.local:8080/"}
+    assert detector_title(data) == "Facebox (http://facebox.local:8080/)"
+    assert detector_unique_id(data) == "facebox:http://facebox.local:8080"
+    assert normalise_url("HTTP://[::1]:5000/") == "http://[::1]:5000"

@@ -24,6 +24,7 @@ from custom_components.double_take.api.detectors import (
     Detector,
     DetectorSettings,
     FaceboxDetector,
+    LocalDetector,
     create_detector,
 )
 from custom_components.double_take.api.detectors.facebox import teach_id
@@ -1141,6 +1142,7 @@ def test_registry() -> None:
         "deepstack": DeepStackDetector,
         "codeproject": CodeProjectDetector,
         "facebox": FaceboxDetector,
+        "local": LocalDetector,
     }
     assert issubclass(CodeProjectDetector, DeepStackDetector)
 

@@ -206,6 +206,11 @@ async def test_new_person_gets_entities_at_run_time(
     assert hass.states.get("sensor.double_take_dave").state == "front_door"
     assert hass.states.get("binary_sensor.double_take_dave_presence").state == STATE_ON
     assert entry.runtime_data.coordinator.persons == ["alice", "bob", "dave"]
+    # A reload right away keeps the new person (the index is written on unload).
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert entry.runtime_data.coordinator.persons == ["alice", "bob", "dave"]
+    assert hass.states.get("sensor.double_take_dave").state == "front_door"
 
 
 async def test_unknown_face_entities(

@@ -194,3 +194,13 @@ def test_tracker_memory_is_bounded() -> None:
     assert len(tracker) <= 100
     assert "in progress" in (tracker.try_start("running") or "")
     tracker.finish("never-started", matched=True)  # unknown ids are ignored
+
+
+def test_tracker_cancelled_claim_does_not_count() -> None:
+    """A run claimed but never started (queue full) is given back."""
+    tracker = EventTracker()
+    for _ in range(5):
+        assert tracker.try_start("a") is None
+        tracker.cancel("a")
+    tracker.cancel("unknown-id")
+    assert tracker.try_start("a") is None

@@ -150,7 +150,7 @@ async def test_recognize_frigate_event_stops_on_match(
         "1760011207.412398-k3w9qz",
         [404, face_world.image(FaceSpec("alice", ALICE_BOX)), face_world.image()],
     )
-    with patch("custom_components.double_take.services.MANUAL_ATTEMPT_DELAY", 0.01):
+    with patch("custom_components.double_take.services.ATTEMPT_DELAY", 0.01):
         response = await recognize(
             hass, frigate_event_id="1760011207.412398-k3w9qz", attempts=3
         )
@@ -171,7 +171,7 @@ async def test_recognize_camera_entity(
     await setup_compreface(hass, compreface)
     image = Image("image/jpeg", face_world.image(FaceSpec("alice", ALICE_BOX)))
     with patch(
-        "custom_components.double_take.services.async_get_image", return_value=image
+        "custom_components.double_take.action_inputs.async_get_image", return_value=image
     ) as get_image:
         response = await recognize(hass, camera_entity_id="camera.porch")
     get_image.assert_awaited_with(hass, "camera.porch")

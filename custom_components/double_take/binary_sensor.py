@@ -17,7 +17,7 @@ from homeassistant.helpers.restore_state import RestoreEntity
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
-from .coordinator import DoubleTakeCoordinator, person_signal
+from .coordinator import DoubleTakeCoordinator
 from .data import DoubleTakeConfigEntry
 from .entity import (
     MANUFACTURER,
@@ -73,8 +73,12 @@ class PersonPresenceSensor(PersonEntity, BinarySensorEntity, RestoreEntity):
         return {ATTR_UNTIL: self._until.isoformat() if self._until else None}
 
     async def async_added_to_hass(self) -> None:
-        """Restore a presence that has not expired yet, then follow matches."""
+        """Restore, follow matches, and cancel the timer on removal."""
         await super().async_added_to_hass()
+        self.async_on_remove(self._cancel_timer)
+
+    async def _async_restore(self) -> None:
+        """Restore a presence that has not expired yet."""
         last = await self.async_get_last_state()
         until = (
             dt_util.parse_datetime(str(last.attributes.get(ATTR_UNTIL)))
@@ -83,14 +87,6 @@ class PersonPresenceSensor(PersonEntity, BinarySensorEntity, RestoreEntity):
         )
         if until is not None and until > dt_util.utcnow():
             self._present_until(until)
-        self.async_on_remove(
-            async_dispatcher_connect(
-                self.hass,
-                person_signal(self.coordinator.entry.entry_id, self.person),
-                self._handle_match,
-            )
-        )
-        self.async_on_remove(self._cancel_timer)
 
     @callback
     def _handle_match(self, result: RecognitionResult, hit: FaceHit) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import probatio as vol
 
 from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
@@ -30,25 +32,35 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
+from homeassistant.requirements import RequirementsNotFound, async_process_requirements
 
 from .api.detectors import DetectorSettings, create_detector
 from .api.errors import ApiAuthError, ApiConnectionError, ApiError
 from .api.frigate import FrigateClient, FrigateConfig
+from .api.local import REQUIREMENTS as LOCAL_REQUIREMENTS
 from .const import (
     CONF_API_KEY,
     CONF_CAMERAS,
     CONF_DET_PROB_THRESHOLD,
+    CONF_DISTANCE_THRESHOLD,
     CONF_FRIGATE_PASSWORD,
     CONF_FRIGATE_URL,
     CONF_FRIGATE_USERNAME,
+    CONF_MAX_HEIGHT,
     CONF_TIMEOUT,
     CONF_TYPE,
+    CONF_UPSAMPLE,
     CONF_URL,
     CONF_VERIFY_SSL,
     DEFAULT_DET_PROB_THRESHOLD,
     DEFAULT_DETECTOR_TIMEOUT,
+    DEFAULT_DISTANCE_THRESHOLD,
+    DEFAULT_MAX_HEIGHT,
     DEFAULT_OPTIONS,
+    DEFAULT_UPSAMPLE,
+    DETECTOR_LOCAL,
     DETECTOR_TITLES,
+    DETECTOR_TYPES,
     DOMAIN,
     LOGGER,
     OPT_ATTEMPT_DELAY,
@@ -76,11 +88,11 @@ from .const import (
     OPT_ZONES,
     PROCESSING_PARALLEL,
     PROCESSING_SERIAL,
-    REMOTE_DETECTOR_TYPES,
     SUBENTRY_DETECTOR,
 )
 
 NO_FRIGATE_UNIQUE_ID = "no_frigate"
+LOCAL_UNIQUE_ID = DETECTOR_LOCAL
 
 _URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
 _TEXT = TextSelector()
@@ -92,10 +104,19 @@ class CannotConnect(Exception):
 
 
 def normalise_url(url: str) -> str:
-    """Scheme and host lower-cased, no trailing slash: the entry's unique id."""
+    """Scheme and host lower-cased, no credentials, no trailing slash: a unique id."""
     parts = urlsplit(url.strip())
     path = parts.path.rstrip("/")
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{path}"
+    return f"{parts.scheme.lower()}://{_host_port(url)}{path}"
+
+
+def _host_port(url: str) -> str:
+    """``host[:port]`` of a URL, without any ``user:password@``."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{parts.port}" if parts.port else host
 
 
 def _valid_http_url(url: str) -> bool:
@@ -132,7 +153,14 @@ async def validate_frigate(
 
 
 async def validate_detector(hass: HomeAssistant, data: Mapping[str, Any]) -> None:
-    """Call the detector's health/list endpoint; raise CannotConnect(error key)."""
+    """Check a detector before it is saved; raise CannotConnect(error key).
+
+    A server: its health/list endpoint is called. The local detector: its packages are
+    installed (only now, about 130 MB) and its models loaded.
+    """
+    if data[CONF_TYPE] == DETECTOR_LOCAL:
+        await _validate_local(hass, data)
+        return
     if not _valid_http_url(data.get(CONF_URL, "")):
         raise CannotConnect("invalid_url")
     detector = create_detector(
@@ -160,21 +188,64 @@ async def validate_detector(hass: HomeAssistant, data: Mapping[str, Any]) -> Non
         raise CannotConnect("invalid_response") from err
 
 
+async def _validate_local(hass: HomeAssistant, data: Mapping[str, Any]) -> None:
+    """Install the local detector's requirements and load its models."""
+    try:
+        await async_process_requirements(
+            hass, DOMAIN, LOCAL_REQUIREMENTS, is_built_in=False
+        )
+    except RequirementsNotFound as err:
+        LOGGER.error(
+            "Cannot install the local detector's packages %s: see the pip errors above",
+            ", ".join(err.requirements),
+        )
+        raise CannotConnect("requirements_failed") from err
+    detector = create_detector(
+        DETECTOR_LOCAL,
+        async_get_clientsession(hass),
+        DetectorSettings(
+            upsample=int(data[CONF_UPSAMPLE]), max_height=int(data[CONF_MAX_HEIGHT])
+        ),
+    )
+    try:
+        await detector.check()
+    except ApiError as err:
+        LOGGER.error("The local detector cannot start: %s", err)
+        raise CannotConnect("local_failed") from err
+
+
 def detector_title(data: Mapping[str, Any]) -> str:
-    """E.g. ``CompreFace (http://host:8000)``."""
-    return f"{DETECTOR_TITLES.get(data[CONF_TYPE], data[CONF_TYPE])} ({data[CONF_URL]})"
+    """E.g. ``CompreFace (http://host:8000)``, or ``Local (dlib)``."""
+    title: str = DETECTOR_TITLES.get(data[CONF_TYPE], data[CONF_TYPE])
+    if data[CONF_TYPE] == DETECTOR_LOCAL:
+        return title
+    # Facebox's basic auth travels as http://user:pass@host: never show it in a title.
+    parts = urlsplit(data[CONF_URL])
+    url = urlunsplit((parts.scheme, _host_port(data[CONF_URL]), parts.path, "", ""))
+    return f"{title} ({url})"
 
 
 def detector_unique_id(data: Mapping[str, Any]) -> str:
-    """One subentry per server and type."""
+    """One subentry per server and type; one local detector per entry."""
+    if data[CONF_TYPE] == DETECTOR_LOCAL:
+        return LOCAL_UNIQUE_ID
     return f"{data[CONF_TYPE]}:{normalise_url(data[CONF_URL])}"
 
 
 def clean_detector_data(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Form input as stored: URL trimmed, empty key dropped, cameras as a list."""
-    cleaned = {**data, CONF_URL: data[CONF_URL].strip().rstrip("/")}
-    cleaned[CONF_CAMERAS] = list(data.get(CONF_CAMERAS, []))
-    return cleaned
+    """Form input as stored: URL trimmed, whole numbers as int, cameras as a list."""
+    cameras = list(data.get(CONF_CAMERAS, []))
+    if data[CONF_TYPE] == DETECTOR_LOCAL:
+        return {
+            CONF_TYPE: DETECTOR_LOCAL,
+            CONF_UPSAMPLE: int(data.get(CONF_UPSAMPLE, DEFAULT_UPSAMPLE)),
+            CONF_MAX_HEIGHT: int(data.get(CONF_MAX_HEIGHT, DEFAULT_MAX_HEIGHT)),
+            CONF_DISTANCE_THRESHOLD: float(
+                data.get(CONF_DISTANCE_THRESHOLD, DEFAULT_DISTANCE_THRESHOLD)
+            ),
+            CONF_CAMERAS: cameras,
+        }
+    return {**data, CONF_URL: data[CONF_URL].strip().rstrip("/"), CONF_CAMERAS: cameras}
 
 
 def _camera_selector(cameras: list[str]) -> SelectSelector:
@@ -188,17 +259,25 @@ def _camera_selector(cameras: list[str]) -> SelectSelector:
     )
 
 
-def detector_schema(cameras: list[str]) -> vol.Schema:
-    """Form of a detector (config flow step ``detector`` and the subentry flow)."""
+def detector_type_schema(default: str = DETECTOR_LOCAL) -> vol.Schema:
+    """First detector form: which kind (the type's own form follows)."""
     return vol.Schema(
         {
-            vol.Required(CONF_TYPE): SelectSelector(
+            vol.Required(CONF_TYPE, default=default): SelectSelector(
                 SelectSelectorConfig(
-                    options=list(REMOTE_DETECTOR_TYPES),
+                    options=list(DETECTOR_TYPES),
                     translation_key="detector_type",
-                    mode=SelectSelectorMode.DROPDOWN,
+                    mode=SelectSelectorMode.LIST,
                 )
-            ),
+            )
+        }
+    )
+
+
+def detector_schema(cameras: list[str]) -> vol.Schema:
+    """Form of a detector server (CompreFace, DeepStack, CodeProject.AI, Facebox)."""
+    return vol.Schema(
+        {
             vol.Required(CONF_URL): _URL,
             vol.Optional(CONF_API_KEY, default=""): _PASSWORD,
             vol.Optional(
@@ -216,6 +295,58 @@ def detector_schema(cameras: list[str]) -> vol.Schema:
             vol.Optional(CONF_CAMERAS, default=[]): _camera_selector(cameras),
         }
     )
+
+
+def local_detector_schema(cameras: list[str]) -> vol.Schema:
+    """Form of the local detector: upsampling, image height, distance threshold."""
+    return vol.Schema(
+        {
+            vol.Optional(CONF_UPSAMPLE, default=DEFAULT_UPSAMPLE): NumberSelector(
+                NumberSelectorConfig(
+                    min=0, max=2, step=1, mode=NumberSelectorMode.SLIDER
+                )
+            ),
+            vol.Optional(CONF_MAX_HEIGHT, default=DEFAULT_MAX_HEIGHT): _number(
+                240, 2160, 1, "px"
+            ),
+            vol.Optional(
+                CONF_DISTANCE_THRESHOLD, default=DEFAULT_DISTANCE_THRESHOLD
+            ): _number(0.3, 0.9, 0.01),
+            vol.Optional(CONF_CAMERAS, default=[]): _camera_selector(cameras),
+        }
+    )
+
+
+class _LocalSetup:
+    """The install-and-load task behind the local detector's progress step."""
+
+    def __init__(self) -> None:
+        """Nothing submitted yet."""
+        self.data: dict[str, Any] = {}
+        self.errors: dict[str, str] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def task(self, hass: HomeAssistant) -> asyncio.Task[None]:
+        """Return the validation task of ``data``, started on the first call."""
+        if self._task is None:
+            self._task = hass.async_create_task(
+                validate_detector(hass, self.data),
+                "double_take install local detector",
+                eager_start=False,
+            )
+        return self._task
+
+    def finish(self) -> bool:
+        """Collect the finished task's outcome; False (and ``errors`` set) on failure."""
+        task, self._task = self._task, None
+        assert task is not None
+        try:
+            task.result()
+        except CannotConnect as err:
+            self.errors = {"base": str(err)}
+            return False
+        self.errors = {}
+        return True
 
 
 def _frigate_schema(defaults: Mapping[str, Any]) -> vol.Schema:
@@ -263,7 +394,12 @@ def _entry_title(url: str) -> str:
 
 
 class DoubleTakeConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Step ``user`` (Frigate, optional), then step ``detector`` (the first detector)."""
+    """Step ``user`` (Frigate, optional), then the first detector.
+
+    Step ``detector`` asks for the detector type; ``detector_remote`` then asks for the
+    server, or ``detector_local`` for the local detector's options, followed by the
+    ``install_local`` progress step (packages installed, models loaded).
+    """
 
     VERSION = 1
     MINOR_VERSION = 1
@@ -272,6 +408,8 @@ class DoubleTakeConfigFlow(ConfigFlow, domain=DOMAIN):
         """Keep what the first step validated."""
         self._data: dict[str, Any] = {}
         self._cameras: list[str] = []
+        self._detector_type = DETECTOR_LOCAL
+        self._local = _LocalSetup()
 
     @staticmethod
     @callback
@@ -320,33 +458,90 @@ class DoubleTakeConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_detector(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Ask for the first detector and create the entry with it as a subentry."""
+        """Ask for the first detector's type."""
+        if user_input is not None:
+            self._detector_type = user_input[CONF_TYPE]
+            if self._detector_type == DETECTOR_LOCAL:
+                return await self.async_step_detector_local()
+            return await self.async_step_detector_remote()
+        return self.async_show_form(
+            step_id="detector", data_schema=detector_type_schema()
+        )
+
+    async def async_step_detector_remote(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the detector server and check it."""
         errors: dict[str, str] = {}
         if user_input is not None:
+            data = clean_detector_data({**user_input, CONF_TYPE: self._detector_type})
             try:
-                await validate_detector(self.hass, user_input)
+                await validate_detector(self.hass, data)
             except CannotConnect as err:
                 errors["base"] = str(err)
             else:
-                detector = clean_detector_data(user_input)
-                return self.async_create_entry(
-                    title=_entry_title(self._data[CONF_FRIGATE_URL]),
-                    data=self._data,
-                    subentries=[
-                        {
-                            "subentry_type": SUBENTRY_DETECTOR,
-                            "data": detector,
-                            "title": detector_title(detector),
-                            "unique_id": detector_unique_id(detector),
-                        }
-                    ],
-                )
+                return self._async_create_with_detector(data)
         return self.async_show_form(
-            step_id="detector",
+            step_id="detector_remote",
             data_schema=self.add_suggested_values_to_schema(
                 detector_schema(self._cameras), user_input or {}
             ),
             errors=errors,
+            description_placeholders={"type": DETECTOR_TITLES[self._detector_type]},
+        )
+
+    async def async_step_detector_local(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the local detector's options."""
+        if user_input is not None:
+            self._local.data = clean_detector_data(
+                {**user_input, CONF_TYPE: DETECTOR_LOCAL}
+            )
+            return await self.async_step_install_local()
+        return self.async_show_form(
+            step_id="detector_local",
+            data_schema=self.add_suggested_values_to_schema(
+                local_detector_schema(self._cameras), self._local.data
+            ),
+            errors=self._local.errors,
+        )
+
+    async def async_step_install_local(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Install the local detector's packages and load its models (progress)."""
+        task = self._local.task(self.hass)
+        if not task.done():
+            return self.async_show_progress(
+                step_id="install_local",
+                progress_action="install_local",
+                progress_task=task,
+            )
+        if not self._local.finish():
+            return self.async_show_progress_done(next_step_id="detector_local")
+        return self.async_show_progress_done(next_step_id="local_done")
+
+    async def async_step_local_done(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Create the entry with the local detector."""
+        return self._async_create_with_detector(self._local.data)
+
+    @callback
+    def _async_create_with_detector(self, detector: dict[str, Any]) -> ConfigFlowResult:
+        """Create the entry with its first detector as a subentry."""
+        return self.async_create_entry(
+            title=_entry_title(self._data[CONF_FRIGATE_URL]),
+            data=self._data,
+            subentries=[
+                {
+                    "subentry_type": SUBENTRY_DETECTOR,
+                    "data": detector,
+                    "title": detector_title(detector),
+                    "unique_id": detector_unique_id(detector),
+                }
+            ],
         )
 
     async def async_step_reconfigure(
@@ -444,70 +639,136 @@ def _entry_zones(entry: ConfigEntry) -> list[str]:
 
 
 class DetectorSubentryFlow(ConfigSubentryFlow):
-    """Add or reconfigure a detector."""
+    """Add or reconfigure a detector: its type first, then the type's own form."""
+
+    def __init__(self) -> None:
+        """Nothing chosen yet."""
+        self._detector_type = DETECTOR_LOCAL
+        self._local = _LocalSetup()
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Add a detector."""
-        entry = self._get_entry()
-        errors: dict[str, str] = {}
+        """Add a detector: which type."""
         if user_input is not None:
-            unique_id = detector_unique_id(user_input)
-            if any(sub.unique_id == unique_id for sub in entry.subentries.values()):
-                return self.async_abort(reason="already_configured")
-            try:
-                await validate_detector(self.hass, user_input)
-            except CannotConnect as err:
-                errors["base"] = str(err)
-            else:
-                data = clean_detector_data(user_input)
-                return self.async_create_entry(
-                    title=detector_title(data), data=data, unique_id=unique_id
-                )
-        return self.async_show_form(
-            step_id="user",
-            data_schema=self.add_suggested_values_to_schema(
-                detector_schema(_entry_cameras(entry)), user_input or {}
-            ),
-            errors=errors,
-        )
+            return await self._async_type_chosen(user_input[CONF_TYPE])
+        return self.async_show_form(step_id="user", data_schema=detector_type_schema())
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Change a detector's server, key, timeout or cameras."""
-        entry = self._get_entry()
+        """Change a detector: its type (the current one preselected)."""
         subentry = self._get_reconfigure_subentry()
+        if user_input is not None:
+            return await self._async_type_chosen(user_input[CONF_TYPE])
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=detector_type_schema(subentry.data[CONF_TYPE]),
+        )
+
+    async def _async_type_chosen(self, kind: str) -> SubentryFlowResult:
+        self._detector_type = kind
+        if kind == DETECTOR_LOCAL:
+            if self._is_duplicate(LOCAL_UNIQUE_ID):
+                return self.async_abort(reason="already_configured")
+            self._local.data = self._current_data()
+            return await self.async_step_local()
+        return await self.async_step_remote()
+
+    async def async_step_remote(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Ask for a detector server's URL, key, timeout and cameras."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            unique_id = detector_unique_id(user_input)
-            if any(
-                sub.unique_id == unique_id
-                for sub in entry.subentries.values()
-                if sub.subentry_id != subentry.subentry_id
-            ):
+            data = clean_detector_data({**user_input, CONF_TYPE: self._detector_type})
+            if self._is_duplicate(detector_unique_id(data)):
                 return self.async_abort(reason="already_configured")
             try:
-                await validate_detector(self.hass, user_input)
+                await validate_detector(self.hass, data)
             except CannotConnect as err:
                 errors["base"] = str(err)
             else:
-                data = clean_detector_data(user_input)
-                return self.async_update_and_abort(
-                    entry,
-                    subentry,
-                    title=detector_title(data),
-                    data=data,
-                    unique_id=unique_id,
-                )
+                return self._async_save(data)
         return self.async_show_form(
-            step_id="reconfigure",
+            step_id="remote",
             data_schema=self.add_suggested_values_to_schema(
-                detector_schema(_entry_cameras(entry)),
-                user_input or dict(subentry.data),
+                detector_schema(_entry_cameras(self._get_entry())),
+                user_input or self._current_data(),
             ),
             errors=errors,
+            description_placeholders={"type": DETECTOR_TITLES[self._detector_type]},
+        )
+
+    async def async_step_local(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Ask for the local detector's options."""
+        if user_input is not None:
+            self._local.data = clean_detector_data(
+                {**user_input, CONF_TYPE: DETECTOR_LOCAL}
+            )
+            return await self.async_step_install()
+        return self.async_show_form(
+            step_id="local",
+            data_schema=self.add_suggested_values_to_schema(
+                local_detector_schema(_entry_cameras(self._get_entry())),
+                self._local.data,
+            ),
+            errors=self._local.errors,
+        )
+
+    async def async_step_install(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Install the local detector's packages and load its models (progress)."""
+        task = self._local.task(self.hass)
+        if not task.done():
+            return self.async_show_progress(
+                step_id="install", progress_action="install_local", progress_task=task
+            )
+        if not self._local.finish():
+            return self.async_show_progress_done(next_step_id="local")
+        return self.async_show_progress_done(next_step_id="local_done")
+
+    async def async_step_local_done(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Save the local detector."""
+        return self._async_save(self._local.data)
+
+    @callback
+    def _async_save(self, data: dict[str, Any]) -> SubentryFlowResult:
+        """Create the subentry, or update the one being reconfigured."""
+        title, unique_id = detector_title(data), detector_unique_id(data)
+        if self.source == SOURCE_RECONFIGURE:
+            return self.async_update_and_abort(
+                self._get_entry(),
+                self._get_reconfigure_subentry(),
+                title=title,
+                data=data,
+                unique_id=unique_id,
+            )
+        return self.async_create_entry(title=title, data=data, unique_id=unique_id)
+
+    def _current_data(self) -> dict[str, Any]:
+        """Return the reconfigured detector's data if its type stays, else nothing."""
+        if self.source != SOURCE_RECONFIGURE:
+            return {}
+        data = dict(self._get_reconfigure_subentry().data)
+        return data if data[CONF_TYPE] == self._detector_type else {}
+
+    def _is_duplicate(self, unique_id: str) -> bool:
+        """Whether another detector of this entry has ``unique_id``."""
+        own = (
+            self._get_reconfigure_subentry().subentry_id
+            if self.source == SOURCE_RECONFIGURE
+            else None
+        )
+        return any(
+            sub.unique_id == unique_id
+            for sub in self._get_entry().subentries.values()
+            if sub.subentry_id != own
         )
 
 

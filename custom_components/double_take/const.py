@@ -22,6 +22,10 @@ CONF_API_KEY: Final = "api_key"
 CONF_TIMEOUT: Final = "timeout"
 CONF_DET_PROB_THRESHOLD: Final = "det_prob_threshold"
 CONF_CAMERAS: Final = "cameras"
+# Local detector (SPEC §5.5).
+CONF_UPSAMPLE: Final = "upsample"
+CONF_MAX_HEIGHT: Final = "max_height"
+CONF_DISTANCE_THRESHOLD: Final = "distance_threshold"
 
 DETECTOR_COMPREFACE: Final = "compreface"
 DETECTOR_DEEPSTACK: Final = "deepstack"
@@ -33,14 +37,21 @@ REMOTE_DETECTOR_TYPES: Final = (
     DETECTOR_CODEPROJECT,
     DETECTOR_FACEBOX,
 )
+DETECTOR_LOCAL: Final = "local"
+DETECTOR_TYPES: Final = (DETECTOR_LOCAL, *REMOTE_DETECTOR_TYPES)
 DETECTOR_TITLES: Final = {
     DETECTOR_COMPREFACE: "CompreFace",
     DETECTOR_DEEPSTACK: "DeepStack",
     DETECTOR_CODEPROJECT: "CodeProject.AI",
     DETECTOR_FACEBOX: "Facebox",
+    DETECTOR_LOCAL: "Local (dlib)",
 }
 DEFAULT_DETECTOR_TIMEOUT: Final = 15
 DEFAULT_DET_PROB_THRESHOLD: Final = 0.8
+DEFAULT_UPSAMPLE: Final = 1
+DEFAULT_MAX_HEIGHT: Final = 720
+DEFAULT_DISTANCE_THRESHOLD: Final = 0.6
+LOCAL_STORAGE_DIR: Final = "local"
 
 # Options (SPEC §3.3) and their defaults.
 OPT_CONFIDENCE: Final = "confidence"

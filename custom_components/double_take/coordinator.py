@@ -51,6 +51,11 @@ SIGNAL_PERSON_REMOVED = "double_take_person_removed_{}"
 # Listing a detector's subjects at start must not hold up Home Assistant's start.
 SUBJECTS_TIMEOUT = 30
 RECENT_RESULTS = 20
+# Runs of Frigate events at once. More events wait for a free run, in arrival order: a
+# burst then costs the event loop a few runs' work per iteration, not hundreds.
+MAX_CONCURRENT_RUNS = 32
+# Events waiting for a run; beyond this a new event is skipped with a warning.
+MAX_WAITING_RUNS = 1000
 
 UNKNOWN_PERSON = "unknown"
 
@@ -95,6 +100,9 @@ class DoubleTakeCoordinator:
         self.recent_results: deque[RecognitionResult] = deque(maxlen=RECENT_RESULTS)
         self.disabled_cameras: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._waiting: deque[FrigateEvent] = deque()
+        self._stopped = False
+        self._overflowing = False
 
     @property
     def detectors(self) -> list[DetectorHandle]:
@@ -175,7 +183,9 @@ class DoubleTakeCoordinator:
 
     @callback
     def async_cancel_runs(self) -> None:
-        """Cancel runs still in progress (on unload)."""
+        """Cancel runs still in progress and forget waiting events (on unload)."""
+        self._stopped = True
+        self._waiting.clear()
         for task in self._tasks:
             task.cancel()
 
@@ -201,11 +211,41 @@ class DoubleTakeCoordinator:
                 reason,
             )
             return
-        task = self.entry.async_create_background_task(
-            self.hass, self._async_run_event(event), f"double_take event {event.id}"
-        )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        if len(self._waiting) >= MAX_WAITING_RUNS:
+            self.tracker.cancel(event.id)
+            if not self._overflowing:
+                self._overflowing = True
+                _LOGGER.warning(
+                    "%d Frigate events are waiting for recognition; skipping new"
+                    " events until they are done (first skipped: %s)",
+                    len(self._waiting),
+                    event.id,
+                )
+            return
+        self._waiting.append(event)
+        self._start_runs()
+
+    @callback
+    def _start_runs(self) -> None:
+        """Start waiting events while fewer than MAX_CONCURRENT_RUNS are running."""
+        while (
+            self._waiting
+            and len(self._tasks) < MAX_CONCURRENT_RUNS
+            and not self._stopped
+        ):
+            event = self._waiting.popleft()
+            task = self.entry.async_create_background_task(
+                self.hass, self._async_run_event(event), f"double_take event {event.id}"
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._run_done)
+        if not self._waiting:
+            self._overflowing = False
+
+    @callback
+    def _run_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._start_runs()
 
     async def _async_run_event(self, event: FrigateEvent) -> None:
         """Run one Frigate event; whatever happens, release its run."""

@@ -12,8 +12,15 @@ from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
-from .coordinator import SIGNAL_PERSON_ADDED, UNKNOWN_PERSON, DoubleTakeCoordinator
+from .coordinator import (
+    SIGNAL_PERSON_ADDED,
+    UNKNOWN_PERSON,
+    DoubleTakeCoordinator,
+    camera_signal,
+    person_signal,
+)
 from .ids import camera_device_id, person_device_id
+from .result import FaceHit, RecognitionResult
 
 if TYPE_CHECKING:
     from .data import DoubleTakeConfigEntry
@@ -50,6 +57,26 @@ class PersonEntity(DoubleTakeEntity):
             entry_type=DeviceEntryType.SERVICE,
         )
 
+    async def async_added_to_hass(self) -> None:
+        """Restore what the entity showed before a restart, then follow the person's results."""
+        await super().async_added_to_hass()
+        await self._async_restore()
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass,
+                person_signal(self.coordinator.entry.entry_id, self.person),
+                self._handle_match,
+            )
+        )
+
+    async def _async_restore(self) -> None:
+        """Restore the state of the last run (entities that keep none do nothing)."""
+
+    @callback
+    def _handle_match(self, result: RecognitionResult, hit: FaceHit) -> None:
+        """Show a new match (or unknown face) of this person."""
+        raise NotImplementedError
+
 
 class CameraEntity(DoubleTakeEntity):
     """An entity of the device "Double Take CAM"."""
@@ -70,6 +97,26 @@ class CameraEntity(DoubleTakeEntity):
             entry_type=DeviceEntryType.SERVICE,
             configuration_url=coordinator.frigate.url if coordinator.frigate else None,
         )
+
+
+class CameraResultEntity(CameraEntity):
+    """A camera entity that shows the camera's recognition results."""
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the camera's results."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass,
+                camera_signal(self.coordinator.entry.entry_id, self.camera),
+                self._handle_result,
+            )
+        )
+
+    @callback
+    def _handle_result(self, result: RecognitionResult) -> None:
+        """Show a new result of this camera."""
+        raise NotImplementedError
 
 
 def async_setup_person_entities(

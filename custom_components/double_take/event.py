@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from homeassistant.components.event import EventEntity
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import DoubleTakeCoordinator, camera_signal
+from .coordinator import DoubleTakeCoordinator
 from .data import DoubleTakeConfigEntry
-from .entity import CameraEntity, async_setup_camera_entities
+from .entity import CameraResultEntity, async_setup_camera_entities
 from .publish import face_event_data
 from .result import FaceKind, RecognitionResult
 
@@ -29,7 +28,7 @@ async def async_setup_entry(
     )
 
 
-class CameraFaceEvent(CameraEntity, EventEntity):
+class CameraFaceEvent(CameraResultEntity, EventEntity):
     """``event.double_take_CAM``: one event per matched or missed name, one for unknowns."""
 
     _attr_name = None
@@ -39,17 +38,6 @@ class CameraFaceEvent(CameraEntity, EventEntity):
     def __init__(self, coordinator: DoubleTakeCoordinator, camera: str) -> None:
         """Create the event entity of ``camera``."""
         super().__init__(coordinator, "event", camera)
-
-    async def async_added_to_hass(self) -> None:
-        """Follow the camera's results."""
-        await super().async_added_to_hass()
-        self.async_on_remove(
-            async_dispatcher_connect(
-                self.hass,
-                camera_signal(self.coordinator.entry.entry_id, self.camera),
-                self._handle_result,
-            )
-        )
 
     @callback
     def _handle_result(self, result: RecognitionResult) -> None:

@@ -177,6 +177,14 @@ class EventTracker:
         state.running = False
         state.matched = state.matched or matched
 
+    def cancel(self, event_id: str) -> None:
+        """Give back a claimed run that never started (it does not count)."""
+        state = self._events.get(event_id)
+        if state is None or not state.running:
+            return
+        state.running = False
+        state.runs -= 1
+
     def _forget_oldest(self) -> None:
         if len(self._events) <= self._max_events:
             return
@@ -190,4 +198,8 @@ class EventTracker:
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value) if math.isfinite(value) else None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer of hundreds of digits
+        return None
+    return number if math.isfinite(number) else None

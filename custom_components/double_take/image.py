@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
 from homeassistant.components.image import ImageEntity
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import RestoreEntity
 from homeassistant.util import dt as dt_util
 
-from .coordinator import DoubleTakeCoordinator, camera_signal, person_signal
+from .coordinator import DoubleTakeCoordinator
 from .data import DoubleTakeConfigEntry
 from .draw import Label, draw_faces
 from .entity import (
-    CameraEntity,
+    CameraResultEntity,
     PersonEntity,
     async_setup_camera_entities,
     async_setup_person_entities,
 )
 from .result import AnalysedImage, FaceHit, RecognitionResult
 from .storage import image_extension
+
+_LOGGER = logging.getLogger(__name__)
 
 PARALLEL_UPDATES = 0
 ATTR_FILE = "file"
@@ -73,19 +76,11 @@ class PersonImage(PersonEntity, ImageEntity, RestoreEntity):
         """The saved file (under double_take/), used to show the image after a restart."""
         return {ATTR_FILE: self._file}
 
-    async def async_added_to_hass(self) -> None:
-        """Restore the last image's file and time, then follow this person's results."""
-        await super().async_added_to_hass()
+    async def _async_restore(self) -> None:
+        """Restore the last image's file and time."""
         if (last := await self.async_get_last_state()) is not None:
             self._file = last.attributes.get(ATTR_FILE)
             self._attr_image_last_updated = dt_util.parse_datetime(last.state)
-        self.async_on_remove(
-            async_dispatcher_connect(
-                self.hass,
-                person_signal(self.coordinator.entry.entry_id, self.person),
-                self._handle_match,
-            )
-        )
 
     @callback
     def _handle_match(self, result: RecognitionResult, hit: FaceHit) -> None:
@@ -113,7 +108,7 @@ class PersonImage(PersonEntity, ImageEntity, RestoreEntity):
         return Path(path).read_bytes()
 
 
-class CameraImage(CameraEntity, ImageEntity):
+class CameraImage(CameraResultEntity, ImageEntity):
     """``image.double_take_CAM``: the camera's last analysed image with boxes and names."""
 
     _attr_name = None
@@ -125,38 +120,16 @@ class CameraImage(CameraEntity, ImageEntity):
         super().__init__(coordinator, "image", camera)
         ImageEntity.__init__(self, coordinator.hass)
         self._image: bytes | None = None
-
-    async def async_added_to_hass(self) -> None:
-        """Follow the camera's results."""
-        await super().async_added_to_hass()
-        self.async_on_remove(
-            async_dispatcher_connect(
-                self.hass,
-                camera_signal(self.coordinator.entry.entry_id, self.camera),
-                self._handle_result,
-            )
-        )
+        # The last result's image and boxes, drawn only when someone asks for the
+        # image: decoding, drawing and encoding cost more CPU than the rest of a run.
+        self._undrawn: tuple[bytes, list[Label]] | None = None
+        self._draw_lock = asyncio.Lock()
 
     @callback
     def _handle_result(self, result: RecognitionResult) -> None:
         if (analysed := _best_image(result)) is None:
             return
-        labels = self._labels(analysed)
-        self.coordinator.entry.async_create_background_task(
-            self.hass,
-            self._async_draw(analysed.image, labels, result),
-            "double_take draw",
-        )
-
-    async def _async_draw(
-        self, image: bytes, labels: list[Label], result: RecognitionResult
-    ) -> None:
-        try:
-            drawn = await self.hass.async_add_executor_job(draw_faces, image, labels)
-        except OSError, ValueError:
-            # Pillow could not decode what the detector accepted: keep the last image.
-            return
-        self._image = drawn
+        self._undrawn = (analysed.image, self._labels(analysed))
         self._attr_image_last_updated = result.time
         self.async_write_ha_state()
 
@@ -180,8 +153,22 @@ class CameraImage(CameraEntity, ImageEntity):
         return labels
 
     async def async_image(self) -> bytes | None:
-        """Return the last drawn image (none before the first result)."""
-        return self._image
+        """Return the last result's image with its boxes (drawn on first request)."""
+        async with self._draw_lock:
+            if (undrawn := self._undrawn) is None:
+                return self._image
+            try:
+                self._image = await self.hass.async_add_executor_job(
+                    draw_faces, *undrawn
+                )
+            except (OSError, ValueError) as err:
+                # Pillow cannot decode what the detector accepted: keep the last image.
+                _LOGGER.warning(
+                    "Cannot draw the faces of %s onto its image: %s", self.camera, err
+                )
+            if self._undrawn is undrawn:
+                self._undrawn = None
+            return self._image
 
 
 def _best_image(result: RecognitionResult) -> AnalysedImage | None:

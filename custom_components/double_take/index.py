@@ -59,7 +59,14 @@ class PersonIndex:
     async def async_load(self) -> None:
         """Read the index from disk (an absent file is an empty index)."""
         if (data := await self._store.async_load()) is not None:
-            self._data = data
+            self._data = {
+                "persons": dict(data.get("persons") or {}),
+                "trained": dict(data.get("trained") or {}),
+            }
+
+    async def async_save(self) -> None:
+        """Write the index now (instead of after the short delay)."""
+        await self._store.async_save(self._data)
 
     async def async_remove(self) -> None:
         """Delete the index file (when the entry is removed)."""
@@ -111,6 +118,13 @@ class PersonIndex:
         """Drop what ``detector_id`` was trained with for ``name``."""
         self._data["trained"].get(detector_id, {}).pop(name.casefold(), None)
         self._schedule_save()
+
+    def trained_counts(self) -> dict[str, int]:
+        """Detector id → number of images it was trained with (all persons)."""
+        return {
+            detector_id: sum(len(digests) for digests in by_name.values())
+            for detector_id, by_name in self._data["trained"].items()
+        }
 
     @callback
     def forget_detector(self, detector_id: str) -> None:

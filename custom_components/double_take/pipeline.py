@@ -14,6 +14,7 @@ import time
 
 from .api.detectors import Detector
 from .api.errors import ApiError, ImageUnavailableError
+from .api.images import image_problem
 from .result import AnalysedImage, Detection, FaceKind, MatchRules
 
 _LOGGER = logging.getLogger(__name__)
@@ -164,6 +165,13 @@ class Recognizer:
                 continue
             except ApiError as err:
                 _LOGGER.debug("%s attempt %d failed: %s", source.type, attempt, err)
+                continue
+            if (problem := image_problem(image)) is not None:
+                # Truncated, a decompression bomb, not an image: a failed attempt,
+                # never sent to a detector.
+                _LOGGER.debug(
+                    "%s attempt %d: unusable image: %s", source.type, attempt, problem
+                )
                 continue
             # Frigate serves the same frame until a better one exists: asking the
             # detectors again would cost time and give the same answer.

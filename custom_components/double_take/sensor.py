@@ -14,16 +14,15 @@ from homeassistant.components.sensor import (
 )
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.restore_state import RestoreEntity
 
-from .coordinator import DoubleTakeCoordinator, camera_signal, person_signal
+from .coordinator import DoubleTakeCoordinator
 from .data import DoubleTakeConfigEntry
 from .entity import (
-    CameraEntity,
+    CameraResultEntity,
     PersonEntity,
     async_setup_camera_entities,
     async_setup_person_entities,
@@ -96,9 +95,8 @@ class PersonCameraSensor(PersonEntity, SensorEntity, RestoreEntity):
         super().__init__(coordinator, "person", name)
         self._attr_extra_state_attributes = {}
 
-    async def async_added_to_hass(self) -> None:
-        """Restore the last match, then follow this person's results."""
-        await super().async_added_to_hass()
+    async def _async_restore(self) -> None:
+        """Restore the last match."""
         last = await self.async_get_last_state()
         if last is not None and last.state not in (STATE_UNKNOWN, STATE_UNAVAILABLE):
             self._attr_native_value = last.state
@@ -107,13 +105,6 @@ class PersonCameraSensor(PersonEntity, SensorEntity, RestoreEntity):
                 for key in MATCH_ATTRIBUTES
                 if key in last.attributes
             }
-        self.async_on_remove(
-            async_dispatcher_connect(
-                self.hass,
-                person_signal(self.coordinator.entry.entry_id, self.person),
-                self._handle_match,
-            )
-        )
 
     @callback
     def _handle_match(self, result: RecognitionResult, hit: FaceHit) -> None:
@@ -132,20 +123,12 @@ class PersonLastSeenSensor(PersonEntity, RestoreSensor):
         """Create the last-seen sensor of ``name``."""
         super().__init__(coordinator, "last_seen", name)
 
-    async def async_added_to_hass(self) -> None:
-        """Restore the last time, then follow this person's results."""
-        await super().async_added_to_hass()
+    async def _async_restore(self) -> None:
+        """Restore the last time."""
         if (last := await self.async_get_last_sensor_data()) is not None and isinstance(
             last.native_value, datetime
         ):
             self._attr_native_value = last.native_value
-        self.async_on_remove(
-            async_dispatcher_connect(
-                self.hass,
-                person_signal(self.coordinator.entry.entry_id, self.person),
-                self._handle_match,
-            )
-        )
 
     @callback
     def _handle_match(self, result: RecognitionResult, hit: FaceHit) -> None:
@@ -153,7 +136,7 @@ class PersonLastSeenSensor(PersonEntity, RestoreSensor):
         self.async_write_ha_state()
 
 
-class CameraPersonsSensor(CameraEntity, SensorEntity):
+class CameraPersonsSensor(CameraResultEntity, SensorEntity):
     """``sensor.double_take_CAM``: persons in the camera's last result, 0 after camera_reset."""
 
     _attr_name = None
@@ -168,15 +151,8 @@ class CameraPersonsSensor(CameraEntity, SensorEntity):
         self._cancel_reset: CALLBACK_TYPE | None = None
 
     async def async_added_to_hass(self) -> None:
-        """Follow the camera's results."""
+        """Follow the camera's results; cancel the reset timer on removal."""
         await super().async_added_to_hass()
-        self.async_on_remove(
-            async_dispatcher_connect(
-                self.hass,
-                camera_signal(self.coordinator.entry.entry_id, self.camera),
-                self._handle_result,
-            )
-        )
         self.async_on_remove(self._cancel_reset_timer)
 
     @callback

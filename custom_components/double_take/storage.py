@@ -6,16 +6,40 @@ become part of a path, and every path is checked to stay inside the storage root
 
 from __future__ import annotations
 
+import contextlib
+from dataclasses import dataclass
+import hashlib
+import os
 from pathlib import Path
 import re
 import secrets
 
+from .api.http import MAX_IMAGE_BYTES, looks_like_image
+
 MAX_NAME_LENGTH = 64
+# What a folder name may take on Linux file systems (64 emoji would be 256).
+MAX_NAME_BYTES = 255
 MATCHES = "matches"
 UNKNOWN = "unknown"
 TRAIN = "train"
 LOCAL = "local"
 FOLDERS = (MATCHES, UNKNOWN, TRAIN, LOCAL)
+BROWSABLE = (MATCHES, UNKNOWN, TRAIN)
+"""Folders of images a user may look at (``local/`` holds face descriptors)."""
+PERSON_FOLDERS = (MATCHES, TRAIN)
+"""Folders that have one sub-folder per person."""
+PURGEABLE = (MATCHES, UNKNOWN)
+"""The only folders purge deletes in; never ``train/``."""
+
+MAX_TRAIN_IMAGE_BYTES = MAX_IMAGE_BYTES
+MIME_TYPES = {
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".gif": "image/gif",
+    ".bmp": "image/bmp",
+    ".webp": "image/webp",
+}
 
 _BAD_NAME_CHARS = re.compile(r"[/\\\x00-\x1f\x7f]")
 _UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9._-]")
@@ -29,6 +53,42 @@ _IMAGE_EXTENSIONS = (
 
 class InvalidNameError(ValueError):
     """A person name that cannot be used (the message says why)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredImage:
+    """An image file under the storage root."""
+
+    path: str
+    """Path relative to the root, with ``/`` separators (``matches/alice/x.jpg``)."""
+    modified: float
+    """Modification time (seconds since the epoch)."""
+
+    @property
+    def name(self) -> str:
+        """The file name."""
+        return self.path.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class TrainFile:
+    """A training image read from ``train/<name>/``, with its content hash."""
+
+    path: str
+    """Path relative to the root (``train/alice/3fa2….jpg``)."""
+    digest: str
+    """sha256 of the content, hex."""
+    data: bytes
+
+
+def content_hash(data: bytes) -> str:
+    """Return the content hash that tells training images apart (sha256, hex)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def mime_type(path: str | Path) -> str | None:
+    """MIME type of an image file name, or None when it is not one we serve."""
+    return MIME_TYPES.get(Path(path).suffix.lower())
 
 
 def validate_name(name: str) -> str:
@@ -50,6 +110,15 @@ def validate_name(name: str) -> str:
         )
     if cleaned in {".", ".."} or ".." in cleaned:
         raise InvalidNameError("the name contains '..'")
+    try:
+        encoded = cleaned.encode("utf-8")
+    except UnicodeEncodeError as err:
+        # A lone surrogate: valid in JSON from a detector, not in a file name.
+        raise InvalidNameError("the name is not valid Unicode text") from err
+    if len(encoded) > MAX_NAME_BYTES:
+        raise InvalidNameError(
+            f"the name is longer than a file name may be ({MAX_NAME_BYTES} bytes)"
+        )
     return cleaned
 
 
@@ -97,18 +166,177 @@ class MediaStore:
 
     def train_names(self) -> list[str]:
         """Names of the person folders under ``train/`` that are valid names."""
-        train = self.root / TRAIN
-        if not train.is_dir():
+        return self.person_names(TRAIN)
+
+    def person_names(self, folder: str) -> list[str]:
+        """Names of the person folders under ``folder`` that are valid names, sorted."""
+        base = self.root / folder
+        if not base.is_dir():
             return []
         names = []
-        for child in train.iterdir():
+        for child in base.iterdir():
             try:
                 names.append(validate_name(child.name))
             except InvalidNameError:
                 continue
-            if not child.is_dir():
+            if not child.is_dir() or child.is_symlink():
                 names.pop()
         return sorted(names, key=str.casefold)
+
+    def person_folder(self, folder: str, name: str) -> str | None:
+        """Spelling of the existing person folder matching ``name`` case-insensitively."""
+        key = validate_name(name).casefold()
+        return next(
+            (
+                existing
+                for existing in self.person_names(folder)
+                if existing.casefold() == key
+            ),
+            None,
+        )
+
+    def images(self, folder: str, person: str | None = None) -> list[StoredImage]:
+        """Image files of ``folder[/person]``, newest first (symlinks are left out)."""
+        directory = self._folder(folder, person)
+        if not directory.is_dir():
+            return []
+        root = self.root.resolve()
+        found = []
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if mime_type(entry.name) is None or not entry.is_file(
+                    follow_symlinks=False
+                ):
+                    continue
+                found.append(
+                    StoredImage(
+                        (directory / entry.name).relative_to(root).as_posix(),
+                        entry.stat(follow_symlinks=False).st_mtime,
+                    )
+                )
+        return sorted(found, key=lambda image: (-image.modified, image.path))
+
+    def image_path(self, relative: str) -> Path:
+        """Absolute path of a browsable image given relative to the root.
+
+        Accepts ``matches/<name>/<file>``, ``unknown/<file>`` and ``train/<name>/<file>``
+        only; raises InvalidNameError for anything else and FileNotFoundError when the
+        file does not exist.
+        """
+        parts = relative.split("/")
+        folder = parts[0]
+        expected = 3 if folder in PERSON_FOLDERS else 2
+        if folder not in BROWSABLE or len(parts) != expected:
+            raise InvalidNameError(f"not an image path: {relative!r}")
+        person = validate_name(parts[1]) if expected == 3 else None
+        file_name = validate_name(parts[-1])
+        if mime_type(file_name) is None:
+            raise InvalidNameError(f"not an image file name: {relative!r}")
+        path = self._folder(folder, person) / file_name
+        if path.is_symlink() or not path.is_file():
+            raise FileNotFoundError(relative)
+        return self._inside(path)
+
+    def save_train_image(self, person: str, data: bytes) -> str:
+        """Write ``data`` into ``train/<person>/`` named by its content hash.
+
+        An identical image already there is not written again. Returns the path
+        relative to the root.
+        """
+        directory = self._folder(TRAIN, person)
+        directory.mkdir(parents=True, exist_ok=True)
+        path = self._inside(
+            directory / f"{content_hash(data)[:16]}{image_extension(data)}"
+        )
+        if not path.exists():
+            tmp = path.with_suffix(path.suffix + ".tmp")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+        return path.relative_to(self.root.resolve()).as_posix()
+
+    def train_files(self, person: str) -> list[TrainFile]:
+        """Read the images of ``train/<person>/`` with their hashes, oldest first.
+
+        Files that are not images or are too large are left out; identical content
+        under two names counts once.
+        """
+        files: list[TrainFile] = []
+        seen: set[str] = set()
+        for image in reversed(self.images(TRAIN, person)):
+            try:
+                with (self.root / image.path).open("rb") as file:
+                    data = file.read(MAX_TRAIN_IMAGE_BYTES + 1)
+            except OSError:
+                continue
+            if len(data) > MAX_TRAIN_IMAGE_BYTES or not looks_like_image(data):
+                continue
+            digest = content_hash(data)
+            if digest not in seen:
+                seen.add(digest)
+                files.append(TrainFile(image.path, digest, data))
+        return files
+
+    def count_images(self) -> dict[str, int]:
+        """Count the files of each top-level folder (person folders included)."""
+        counts = {}
+        for folder in FOLDERS:
+            base = self.root / folder
+            counts[folder] = (
+                sum(
+                    1
+                    for path in base.rglob("*")
+                    if path.is_file() and not path.is_symlink()
+                )
+                if base.is_dir()
+                else 0
+            )
+        return counts
+
+    def purge(self, folder: str, older_than: float) -> int:
+        """Delete the files of ``folder`` (and its person folders) modified before ``older_than``.
+
+        Only ``matches/`` and ``unknown/``; symlinks are never followed or deleted, and
+        person folders left empty are removed. Returns the number of deleted files.
+        """
+        if folder not in PURGEABLE:
+            raise ValueError(f"{folder} is never purged")
+        base = self._inside(self.root / folder)
+        if not base.is_dir():
+            return 0
+        deleted = self._purge_dir(base, older_than)
+        with os.scandir(base) as entries:
+            subfolders = [
+                Path(entry.path)
+                for entry in entries
+                if entry.is_dir(follow_symlinks=False)
+            ]
+        for directory in subfolders:
+            deleted += self._purge_dir(directory, older_than)
+            with contextlib.suppress(OSError):  # not empty
+                directory.rmdir()
+        return deleted
+
+    @staticmethod
+    def _purge_dir(directory: Path, older_than: float) -> int:
+        deleted = 0
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                if entry.stat(follow_symlinks=False).st_mtime < older_than:
+                    try:
+                        Path(entry.path).unlink()
+                    except FileNotFoundError:
+                        continue
+                    deleted += 1
+        return deleted
+
+    def _folder(self, folder: str, person: str | None) -> Path:
+        """``folder[/person]`` inside the root, the person name validated."""
+        if folder not in FOLDERS:
+            raise InvalidNameError(f"unknown folder {folder!r}")
+        parts = [folder] if person is None else [folder, validate_name(person)]
+        return self._inside(self.root.joinpath(*parts))
 
     def _inside(self, path: Path) -> Path:
         """``path`` resolved, refusing anything outside the storage root."""

@@ -27,6 +27,9 @@ from .http import Response, fetch_image, request
 
 DEFAULT_TOPIC_PREFIX = "frigate"
 DEFAULT_TIMEOUT = 10.0
+# Requests to one Frigate at a time: Frigate encodes every image on demand, and old
+# versions crashed under bursts; more requests wait for a free slot.
+DEFAULT_MAX_CONCURRENT = 8
 TOKEN_COOKIE = "frigate_token"
 SUB_LABEL_MAX_LENGTH = 100
 # Frigate answers 422 for a score outside (0, 1]; this is the floor we clamp up to.
@@ -111,8 +114,12 @@ class FrigateClient:
         password: str = "",
         verify_ssl: bool = True,
         timeout: float = DEFAULT_TIMEOUT,
+        max_concurrent: int = DEFAULT_MAX_CONCURRENT,
     ) -> None:
-        """Bind the client to a session and a Frigate base URL (``http://host:5000``)."""
+        """Bind the client to a session and a Frigate base URL (``http://host:5000``).
+
+        At most ``max_concurrent`` requests are sent at once; the others wait.
+        """
         self._session = session
         self._base = url.strip().rstrip("/")
         self._username = username
@@ -122,6 +129,7 @@ class FrigateClient:
         self._token: str | None = None
         self._token_refresh_at = 0.0  # time.monotonic() after which we log in again
         self._login_lock = asyncio.Lock()
+        self._slots = asyncio.Semaphore(max(1, max_concurrent))
 
     @property
     def url(self) -> str:
@@ -193,15 +201,16 @@ class FrigateClient:
     async def _request(
         self, method: str, path: str, token: str | None, **kwargs: Any
     ) -> Response:
-        return await request(
-            self._session,
-            method,
-            f"{self._base}{path}",
-            timeout=self._timeout,
-            headers=_headers(method, token),
-            **self._ssl,
-            **kwargs,
-        )
+        async with self._slots:
+            return await request(
+                self._session,
+                method,
+                f"{self._base}{path}",
+                timeout=self._timeout,
+                headers=_headers(method, token),
+                **self._ssl,
+                **kwargs,
+            )
 
     async def _image(self, path_and_query: str) -> bytes:
         """GET an image with auth, re-logging in once when it is refused."""
@@ -215,13 +224,14 @@ class FrigateClient:
         return await self._fetch_image(path_and_query, token)
 
     async def _fetch_image(self, path_and_query: str, token: str | None) -> bytes:
-        return await fetch_image(
-            self._session,
-            f"{self._base}{path_and_query}",
-            timeout=self._timeout,
-            headers=_headers("GET", token),
-            **self._ssl,
-        )
+        async with self._slots:
+            return await fetch_image(
+                self._session,
+                f"{self._base}{path_and_query}",
+                timeout=self._timeout,
+                headers=_headers("GET", token),
+                **self._ssl,
+            )
 
     async def _valid_token(self, *, stale: str | None = None) -> str | None:
         """Return a token to send (None without credentials), logging in when needed.
@@ -300,7 +310,7 @@ def _clamp_score(score: float) -> float:
     """Clamp into (0, 1], the range Frigate accepts; NaN becomes the floor."""
     try:
         value = float(score)
-    except TypeError, ValueError:
+    except TypeError, ValueError, OverflowError:
         return MIN_SUB_LABEL_SCORE
     if math.isnan(value):
         return MIN_SUB_LABEL_SCORE
@@ -358,7 +368,14 @@ def _token_lifetime(token: str, headers: Mapping[str, str]) -> float:
             base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
         )
         exp = float(claims["exp"])
-    except IndexError, KeyError, TypeError, ValueError, UnicodeDecodeError:
+    except (
+        IndexError,
+        KeyError,
+        TypeError,
+        ValueError,
+        UnicodeDecodeError,
+        OverflowError,
+    ):
         return FALLBACK_TOKEN_LIFETIME
     lifetime = exp - _server_time(headers)
     if not math.isfinite(lifetime) or lifetime <= 0:

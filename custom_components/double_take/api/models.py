@@ -101,7 +101,8 @@ def confidence_percent(value: Any, scale: float = 100.0) -> float:
     """Turn a detector score into 0–100 with two decimals; garbage becomes 0."""
     try:
         score = float(value) * scale
-    except TypeError, ValueError:
+    except TypeError, ValueError, OverflowError:
+        # OverflowError: a JSON integer of hundreds of digits.
         return 0.0
     if not math.isfinite(score):
         return 0.0
@@ -121,7 +122,7 @@ def _px(value: Any) -> int:
         return 0
     try:
         number = float(value)
-    except TypeError, ValueError:
+    except TypeError, ValueError, OverflowError:
         return 0
     if not math.isfinite(number):
         return 0

@@ -9,6 +9,7 @@ from .codeproject import CodeProjectDetector
 from .compreface import CompreFaceDetector
 from .deepstack import DeepStackDetector
 from .facebox import FaceboxDetector
+from .local import LocalDetector
 
 DETECTOR_TYPES: dict[str, type[Detector]] = {
     detector.kind: detector
@@ -17,6 +18,7 @@ DETECTOR_TYPES: dict[str, type[Detector]] = {
         DeepStackDetector,
         CodeProjectDetector,
         FaceboxDetector,
+        LocalDetector,
     )
 }
 
@@ -36,5 +38,6 @@ __all__ = [
     "Detector",
     "DetectorSettings",
     "FaceboxDetector",
+    "LocalDetector",
     "create_detector",
 ]

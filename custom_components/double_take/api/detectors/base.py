@@ -32,12 +32,19 @@ _SPACES = re.compile(r"\s+")
 
 @dataclass(frozen=True, slots=True)
 class DetectorSettings:
-    """How to reach one detector server (from a config subentry)."""
+    """How to reach one detector server, or how to run the local one (a config subentry)."""
 
     url: str = ""
     api_key: str = ""
     timeout: float = DEFAULT_TIMEOUT
     det_prob_threshold: float = 0.8
+    # The local detector: where its descriptors live (empty: in memory only), how
+    # often the image is upsampled to find small faces, the height images are scaled
+    # down to, and the descriptor distance above which a face is unknown.
+    storage_dir: str = ""
+    upsample: int = 1
+    max_height: int = 720
+    distance_threshold: float = 0.6
 
 
 class Detector(ABC):

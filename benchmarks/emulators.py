@@ -1,0 +1,45 @@
+"""The benchmark's emulators as a child process: ``python -m benchmarks.emulators``.
+
+Reads one command a line on stdin and answers one JSON object a line on stdout:
+``urls`` (once the servers listen), ``requests`` (HTTP requests answered so far) and
+``stop``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+
+from .harness import Servers
+
+
+async def serve() -> None:
+    """Run the servers until told to stop."""
+    servers = Servers()
+    urls = await servers.start()
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), sys.stdin
+    )
+
+    def answer(data: dict[str, object]) -> None:
+        sys.stdout.write(json.dumps(data) + "\n")
+        sys.stdout.flush()
+
+    try:
+        while line := (await reader.readline()).decode().strip():
+            if line == "urls":
+                answer(urls)
+            elif line == "requests":
+                answer({"requests": servers.requests()})
+            elif line == "stop":
+                answer({"stopped": True})
+                break
+    finally:
+        await servers.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(serve())

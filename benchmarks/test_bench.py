@@ -1,0 +1,376 @@
+"""The figures of ``scripts/bench`` (SPEC §9), measured in Home Assistant's test harness.
+
+Every scenario uses the integration's default options and one CompreFace detector that
+knows alice; each Frigate event's first snapshot shows her (a "first-image match"), the
+camera's latest frame shows nobody. Frigate and CompreFace are the emulators of
+``tests/emulators/``, answering at once from their own thread (see ``harness.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable, Iterable
+import contextlib
+import gc
+import itertools
+import os
+from pathlib import Path
+import shutil
+import time
+
+from paho.mqtt.client import MQTTMessage
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import MqttMockPahoClient
+from tests.common import detector_subentry, event_message, make_entry, setup_entry
+from tests.emulators.compreface import COMPREFACE_KEY
+from tests.mosquitto import NOT_INSTALLED, MosquittoBroker, MqttSpy, mosquitto_binary
+
+from custom_components.double_take.const import EVENT_RESULT
+from homeassistant.components import mqtt as mqtt_component
+from homeassistant.components.mqtt import ReceiveMessage
+from homeassistant.components.mqtt.client import MAX_PACKETS_TO_READ
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers.event import async_track_state_change_event
+
+from .harness import (
+    CAMERAS,
+    ENV_BROKER,
+    ENV_OUTPUT,
+    Emulators,
+    LoopLagProbe,
+    percentile,
+    record,
+    rss_mb,
+)
+
+pytestmark = pytest.mark.skipif(
+    ENV_OUTPUT not in os.environ, reason="run the benchmarks with scripts/bench"
+)
+
+TOPIC = "frigate/events"
+PERSON_SENSOR = "sensor.double_take_alice"
+SEQUENTIAL_WARMUP = 30
+SEQUENTIAL_EVENTS = 300
+BURST_EVENTS = 500
+MEMORY_WARMUP = 1_000
+MEMORY_EVENTS = 10_000
+MEMORY_BATCH = 250
+MEMORY_PARTS = 4
+BROKER_WARMUP = 20
+BROKER_EVENTS = 200
+RESULT_TIMEOUT = 120
+
+
+def event_id(prefix: str, number: int) -> str:
+    """Return a Frigate-like event id, distinct per number."""
+    return f"{1760011207 + number}.412398-{prefix}{number:05d}"
+
+
+async def set_up(hass: HomeAssistant, emulators: Emulators) -> MockConfigEntry:
+    """One entry on the Frigate emulator with the CompreFace emulator, default options."""
+    return await setup_entry(
+        hass,
+        make_entry(
+            frigate_url=emulators.frigate_url,
+            detectors=[
+                detector_subentry(
+                    "compreface", emulators.compreface_url, api_key=COMPREFACE_KEY
+                )
+            ],
+        ),
+    )
+
+
+class ResultCounter:
+    """Counts ``double_take_result`` events per event id; wakes waiters at a total."""
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        """Listen to results."""
+        self.runs: Counter[str] = Counter()
+        self._wanted = 0
+        self._reached = asyncio.Event()
+        self.unsubscribe = hass.bus.async_listen(EVENT_RESULT, self._result)
+
+    @callback
+    def _result(self, event: Event) -> None:
+        self.runs[event.data["id"]] += 1
+        if self.total >= self._wanted:
+            self._reached.set()
+
+    @property
+    def total(self) -> int:
+        """Runs finished so far."""
+        return sum(self.runs.values())
+
+    async def wait_for(self, total: int, timeout: float = RESULT_TIMEOUT) -> None:
+        """Wait until ``total`` runs have finished."""
+        self._wanted = total
+        self._reached.clear()
+        if self.total >= total:
+            return
+        async with asyncio.timeout(timeout):
+            await self._reached.wait()
+
+
+@callback
+def fire_mqtt_message(hass: HomeAssistant, payload: str) -> None:
+    """``async_fire_mqtt_message`` without its per-message Mock (harness garbage).
+
+    Hands paho's message to HA's MQTT client exactly as paho's ``on_message`` does.
+    """
+    message = MQTTMessage(topic=TOPIC.encode())
+    message.payload = payload.encode()
+    message.timestamp = time.monotonic()
+    hass.data["mqtt"].client._async_mqtt_on_message(None, None, message)  # noqa: SLF001
+
+
+async def fire_like_mqtt(hass: HomeAssistant, payloads: Iterable[str]) -> None:
+    """Deliver messages as HA's MQTT client does: up to 500 per loop iteration."""
+    batch: list[str] = []
+    for payload in payloads:
+        batch.append(payload)
+        if len(batch) == MAX_PACKETS_TO_READ:
+            for message in batch:
+                fire_mqtt_message(hass, message)
+            batch.clear()
+            await asyncio.sleep(0)
+    for message in batch:
+        fire_mqtt_message(hass, message)
+
+
+async def test_overhead_per_event(
+    hass: HomeAssistant, mqtt: MqttMockPahoClient, emulators: Emulators
+) -> None:
+    """MQTT message → person sensor state, one event after another; CPU and requests."""
+    await set_up(hass, emulators)
+    changed: asyncio.Future[float] | None = None
+
+    @callback
+    def state_changed(event: Event[EventStateChangedData]) -> None:
+        if changed is not None and not changed.done():
+            changed.set_result(time.perf_counter())
+
+    unsubscribe = async_track_state_change_event(hass, [PERSON_SENSOR], state_changed)
+
+    async def one_event(number: int) -> float:
+        nonlocal changed
+        payload = event_message("new", event_id("seq", number), camera=CAMERAS[0])
+        changed = hass.loop.create_future()
+        start = time.perf_counter()
+        fire_mqtt_message(hass, payload)
+        async with asyncio.timeout(RESULT_TIMEOUT):
+            end = await changed
+        # Let the run's tail (camera image) finish so events do not overlap.
+        await hass.async_block_till_done(wait_background_tasks=True)
+        return end - start
+
+    for number in range(SEQUENTIAL_WARMUP):
+        await one_event(number)
+    requests = emulators.requests()
+    cpu, emulator_cpu = time.process_time(), emulators.cpu_time()
+    loop_cpu = time.thread_time()
+    latencies = [
+        await one_event(number)
+        for number in range(SEQUENTIAL_WARMUP, SEQUENTIAL_WARMUP + SEQUENTIAL_EVENTS)
+    ]
+    loop_cpu = time.thread_time() - loop_cpu
+    cpu = time.process_time() - cpu - (emulators.cpu_time() - emulator_cpu)
+    requests = emulators.requests() - requests
+    unsubscribe()
+
+    record("overhead_p50", percentile(latencies, 0.5) * 1000, events=len(latencies))
+    record("overhead_p99", percentile(latencies, 0.99) * 1000, events=len(latencies))
+    record(
+        "cpu_per_event",
+        cpu / SEQUENTIAL_EVENTS * 1000,
+        loop=loop_cpu / SEQUENTIAL_EVENTS * 1000,
+    )
+    record("requests_per_event", requests / SEQUENTIAL_EVENTS)
+
+
+async def test_burst(
+    hass: HomeAssistant, mqtt: MqttMockPahoClient, emulators: Emulators
+) -> None:
+    """500 events over 10 cameras at once, each with an ``update`` right behind its ``new``."""
+    await set_up(hass, emulators)
+    results = ResultCounter(hass)
+    ids = [event_id("burst", number) for number in range(BURST_EVENTS)]
+    payloads = [
+        event_message(kind, event, camera=CAMERAS[number % len(CAMERAS)])
+        for number, event in enumerate(ids)
+        for kind in ("new", "update")
+    ]
+    probe = LoopLagProbe()
+    probe.start()
+    await asyncio.sleep(0.05)  # a few idle samples first
+    start = time.perf_counter()
+    await fire_like_mqtt(hass, payloads)
+    with contextlib.suppress(TimeoutError):  # lost events show in the figures
+        await results.wait_for(BURST_EVENTS)
+    wall = time.perf_counter() - start
+    await probe.stop()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    results.unsubscribe()
+
+    processed = sum(1 for event in ids if results.runs[event] > 0)
+    duplicates = sum(max(0, results.runs[event] - 1) for event in ids)
+    record("burst_wall", wall)
+    record("burst_rate", BURST_EVENTS / wall)
+    record("burst_processed", processed, of=BURST_EVENTS)
+    record("burst_lost", BURST_EVENTS - processed)
+    record("burst_duplicates", duplicates)
+    record("loop_block", probe.worst * 1000, samples=probe.samples)
+    record("loop_block_without_gc", probe.worst_without_gc * 1000)
+    record("gc_pause", probe.gc.longest * 1000, full=probe.gc.full)
+
+
+async def test_memory(
+    hass: HomeAssistant, mqtt: MqttMockPahoClient, emulators: Emulators
+) -> None:
+    """RSS after 10,000 more events, in batches over 10 cameras, after a warm-up."""
+    entry = await set_up(hass, emulators)
+    results = ResultCounter(hass)
+    matches = Path(hass.config.path("double_take", "matches"))
+
+    async def run(prefix: str, count: int, tidy: Callable[[], None]) -> None:
+        for first in range(0, count, MEMORY_BATCH):
+            numbers = range(first, min(count, first + MEMORY_BATCH))
+            await fire_like_mqtt(
+                hass,
+                (
+                    event_message(
+                        "new",
+                        event_id(prefix, number),
+                        camera=CAMERAS[number % len(CAMERAS)],
+                    )
+                    for number in numbers
+                ),
+            )
+            await results.wait_for(results.total + len(numbers))
+            await hass.async_block_till_done(wait_background_tasks=True)
+            await hass.async_add_executor_job(tidy)
+
+    def tidy() -> None:
+        # The harness's own records, not the integration's: the paho mock remembers
+        # every call, the emulators every request, the disk every saved match image.
+        mqtt.reset_mock()
+        emulators.requests()
+        results.runs.clear()
+        shutil.rmtree(matches / "alice", ignore_errors=True)
+
+    await run("warm", MEMORY_WARMUP, tidy)
+    gc.collect()
+    rss = [rss_mb()]
+    start = time.perf_counter()
+    for part in range(MEMORY_PARTS):
+        await run(f"m{part}-", MEMORY_EVENTS // MEMORY_PARTS, tidy)
+        gc.collect()
+        rss.append(rss_mb())
+    wall = time.perf_counter() - start
+    results.unsubscribe()
+    coordinator = entry.runtime_data.coordinator
+    record(
+        "memory_growth",
+        rss[-1] - rss[0],
+        rss=rss[-1],
+        steps=[round(after - before, 1) for before, after in itertools.pairwise(rss)],
+        tracked_events=len(coordinator.tracker),
+        events=MEMORY_EVENTS,
+    )
+    record("memory_rate", MEMORY_EVENTS / wall)
+
+
+@pytest.mark.skipif(ENV_BROKER not in os.environ, reason="scripts/bench --broker")
+async def test_overhead_through_mosquitto(
+    hass: HomeAssistant,
+    mock_hass_config: None,
+    emulators: Emulators,
+    tmp_path: Path,
+) -> None:
+    """The same sequential events published on a real Mosquitto by another client."""
+    binary = mosquitto_binary()
+    assert binary is not None, NOT_INSTALLED
+    broker = await hass.async_add_executor_job(
+        MosquittoBroker.start, binary, tmp_path / "mosquitto"
+    )
+    spy = MqttSpy(hass.loop, broker.host, broker.port)
+    mqtt_entry = MockConfigEntry(
+        domain=mqtt_component.DOMAIN,
+        title="MQTT",
+        version=1,
+        minor_version=2,
+        data={
+            mqtt_component.CONF_BROKER: broker.host,
+            mqtt_component.CONF_PORT: broker.port,
+            mqtt_component.CONF_PROTOCOL: "5",
+        },
+        options={
+            mqtt_component.CONF_DISCOVERY: False,
+            mqtt_component.CONF_BIRTH_MESSAGE: {},
+            mqtt_component.CONF_WILL_MESSAGE: {},
+        },
+    )
+    try:
+        mqtt_entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(mqtt_entry.entry_id)
+        assert await mqtt_component.async_wait_for_mqtt_client(hass)
+        await spy.async_connect()
+        entry = await set_up(hass, emulators)
+        latencies = await _broker_events(hass, spy)
+    finally:
+        spy.stop()
+        for loaded in (*hass.config_entries.async_entries("double_take"), mqtt_entry):
+            if loaded.state is ConfigEntryState.LOADED:
+                await hass.config_entries.async_unload(loaded.entry_id)
+        await hass.async_block_till_done()
+        await hass.async_add_executor_job(broker.stop)
+    assert entry.state is ConfigEntryState.NOT_LOADED
+    record("broker_p50", percentile(latencies, 0.5) * 1000, events=len(latencies))
+    record("broker_p99", percentile(latencies, 0.99) * 1000, events=len(latencies))
+
+
+async def _broker_events(hass: HomeAssistant, spy: MqttSpy) -> list[float]:
+    """Publish events one after another; the time until the person sensor changes."""
+    changed: asyncio.Future[float] | None = None
+    received = asyncio.Event()
+
+    @callback
+    def state_changed(event: Event[EventStateChangedData]) -> None:
+        if changed is not None and not changed.done():
+            changed.set_result(time.perf_counter())
+
+    @callback
+    def probe(message: ReceiveMessage) -> None:
+        received.set()
+
+    unsubscribe_state = async_track_state_change_event(
+        hass, [PERSON_SENSOR], state_changed
+    )
+    unsubscribe_probe = await mqtt_component.async_subscribe(hass, TOPIC, probe)
+    # HA subscribes after a short debounce; until then the broker drops our messages.
+    async with asyncio.timeout(RESULT_TIMEOUT):
+        while not received.is_set():
+            await spy.async_publish(TOPIC, "probe")
+            try:
+                async with asyncio.timeout(0.2):
+                    await received.wait()
+            except TimeoutError:
+                continue
+    unsubscribe_probe()
+    latencies = []
+    for number in range(BROKER_WARMUP + BROKER_EVENTS):
+        payload = event_message("new", event_id("mq", number), camera=CAMERAS[0])
+        changed = hass.loop.create_future()
+        start = time.perf_counter()
+        # QoS 0 like Frigate; paho writes it to the socket from this thread.
+        spy.client.publish(TOPIC, payload, qos=0)
+        async with asyncio.timeout(RESULT_TIMEOUT):
+            end = await changed
+        await hass.async_block_till_done(wait_background_tasks=True)
+        if number >= BROKER_WARMUP:
+            latencies.append(end - start)
+    unsubscribe_state()
+    return latencies

@@ -1,0 +1,332 @@
+"""The local engine in a worker process, so that dlib never stalls Home Assistant's loop.
+
+dlib's descriptor computation holds Python's GIL for its whole run (80–150 ms per face),
+so in an executor thread it would still freeze the event loop that long for every face.
+All dlib work (decoding, face detection, landmarks, descriptors) therefore runs in one
+worker process per Home Assistant process, shared by every local detector:
+
+- The process starts on first use, with the ``spawn`` start method: a fresh interpreter
+  (never ``fork``: Home Assistant's process has threads). ``forkserver`` works too, but
+  talks to its server over a Unix socket (which Home Assistant's test harness blocks)
+  and leaves that server process running after the worker stopped. The process
+  inherits ``sys.path``; ``bootstrap.py`` makes it import only the protocol layer, not
+  the integration's ``__init__`` and so not Home Assistant. The models load in it once,
+  on first use (``FaceWorker.load``).
+- Jobs are submitted from an executor thread (starting the process blocks) and awaited
+  on the event loop. Only the image goes in and plain data comes back (boxes in pixels of
+  the original image, descriptors as bytes): the event loop never waits for dlib.
+- One job at a time (one process); callers serialise their own calls besides.
+- A job that takes longer than ``timeout`` kills the process. A process that died
+  (crash, out of memory, killed) fails the jobs it had with ``LocalEngineError``; the
+  next job starts a new process.
+- Every local detector holds the worker (``acquire``/``release``): the process stops when
+  the last one lets go, and at interpreter exit.
+
+The ``_child_*`` functions run in the worker process (they work in any process: the
+tests call them directly too).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+import contextlib
+import importlib
+import logging
+import multiprocessing
+import os
+from pathlib import Path
+import runpy
+import signal
+import threading
+from typing import TYPE_CHECKING, Any, NamedTuple
+import weakref
+
+from ..errors import ApiError
+from ..models import Box
+from .engine import (
+    DEFAULT_MAX_HEIGHT,
+    DEFAULT_UPSAMPLE,
+    FaceEngine,
+    LocalEngineError,
+    shared_engine,
+)
+
+if TYPE_CHECKING:
+    from .engine import Descriptor
+
+_LOGGER = logging.getLogger(__name__)
+
+START_METHOD = "spawn"
+DEFAULT_TIMEOUT = 60.0
+# Starting the process: a new interpreter, which unpickles the job and the bootstrap.
+START_TIMEOUT = 60.0
+BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
+
+
+class FaceRecord(NamedTuple):
+    """A face the worker found: its box in pixels of the original image, its descriptor.
+
+    ``descriptor`` holds the 128 values as float64 in this machine's byte order.
+    """
+
+    top: int
+    left: int
+    width: int
+    height: int
+    descriptor: bytes
+
+    @property
+    def box(self) -> Box:
+        """The face's box."""
+        return Box(top=self.top, left=self.left, width=self.width, height=self.height)
+
+    def array(self) -> Descriptor:
+        """Return the descriptor as a numpy vector (imports numpy: call from an executor)."""
+        np = importlib.import_module("numpy")
+        vector: Descriptor = np.frombuffer(self.descriptor, dtype=np.float64)
+        return vector
+
+
+class FaceWorker:
+    """One worker process running the local engine, started on demand.
+
+    Thread-safe: the event loop, executor threads and garbage collection may call it.
+    """
+
+    def __init__(
+        self,
+        models: Path | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        start_method: str = START_METHOD,
+    ) -> None:
+        """Use the model files in ``models`` (default: the installed package's)."""
+        self.models = models
+        self.timeout = timeout
+        self._context = multiprocessing.get_context(start_method)
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+        self._pid: int | None = None
+        self._users = 0
+        _WORKERS.add(self)
+
+    @property
+    def pid(self) -> int | None:
+        """The worker process's id while it runs; None before first use or when stopped."""
+        return self._pid
+
+    @property
+    def users(self) -> int:
+        """How many detectors hold the worker."""
+        return self._users
+
+    def acquire(self) -> None:
+        """Hold the worker: it runs (once started) until every holder released it."""
+        with self._lock:
+            self._users += 1
+
+    def release(self, *, wait: bool = False) -> None:
+        """Let go of the worker; the last holder stops its process.
+
+        With ``wait`` this blocks until the process has exited (after its current job):
+        call it from an executor thread then.
+        """
+        with self._lock:
+            self._users = max(0, self._users - 1)
+            if self._users:
+                return
+            pool, self._pool, self._pid = self._pool, None, None
+        if pool is not None:
+            _LOGGER.debug("Stopping the local face engine's worker process")
+            pool.shutdown(wait=wait, cancel_futures=True)
+
+    def shutdown(self, *, wait: bool = True) -> None:
+        """Stop the process now, whoever holds it; the next job starts a new one."""
+        with self._lock:
+            pool, self._pool, self._pid = self._pool, None, None
+        if pool is not None:
+            pool.shutdown(wait=wait, cancel_futures=True)
+
+    async def load(self) -> None:
+        """Load the models in the worker process (once); raise LocalEngineError if not."""
+        await self._call(_child_load, self._models_path())
+
+    async def faces(
+        self,
+        image: bytes,
+        *,
+        upsample: int = DEFAULT_UPSAMPLE,
+        max_height: int = DEFAULT_MAX_HEIGHT,
+    ) -> list[FaceRecord]:
+        """Every face in ``image``; BadImageError when it is not an image."""
+        records: list[FaceRecord] = await self._call(
+            _child_faces, self._models_path(), image, upsample, max_height
+        )
+        return records
+
+    # -- plumbing ------------------------------------------------------------------
+
+    def _models_path(self) -> str | None:
+        return None if self.models is None else str(self.models)
+
+    async def _call[T](self, func: Callable[..., T], *args: Any) -> T:
+        """Run ``func(*args)`` in the worker process and return its result.
+
+        Errors are ApiErrors: the function's own, or LocalEngineError when the process
+        cannot start, dies, takes longer than ``timeout`` or was shut down meanwhile.
+        """
+        loop = asyncio.get_running_loop()
+        try:
+            pool, future = await loop.run_in_executor(None, self._submit, func, args)
+        except Exception as err:
+            raise LocalEngineError(
+                f"cannot start the face engine's worker process: {err!r}"
+            ) from err
+        try:
+            async with asyncio.timeout(self.timeout):
+                result: T = await asyncio.wrap_future(future)
+        except ApiError:
+            raise
+        except TimeoutError as err:
+            await loop.run_in_executor(None, self._discard, pool, True)
+            raise LocalEngineError(
+                f"the face engine took more than {self.timeout:g} s: its worker process"
+                " was stopped; the next image starts a new one"
+            ) from err
+        except BrokenProcessPool as err:
+            await loop.run_in_executor(None, self._discard, pool, False)
+            raise LocalEngineError(
+                "the face engine's worker process stopped unexpectedly (killed, or out"
+                " of memory?); the next image starts a new one"
+            ) from err
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # the caller was cancelled
+            raise LocalEngineError(
+                "the face engine's worker process was stopped"
+            ) from None
+        except Exception as err:
+            raise LocalEngineError(f"the face engine failed: {err!r}") from err
+        return result
+
+    def _submit(
+        self, func: Callable[..., Any], args: tuple[Any, ...]
+    ) -> tuple[ProcessPoolExecutor, Future[Any]]:
+        """Submit a job, starting the process first if needed (blocking)."""
+        with self._lock:
+            pool = self._running_pool()
+            try:
+                return pool, pool.submit(func, *args)
+            except BrokenProcessPool:  # the process died while idle
+                self._pool = self._pid = None
+                pool.shutdown(wait=True)
+            pool = self._running_pool()
+            return pool, pool.submit(func, *args)
+
+    def _running_pool(self) -> ProcessPoolExecutor:
+        """Return the process pool, started now if there is none (holding ``_lock``)."""
+        if self._pool is not None:
+            return self._pool
+        pool = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=self._context,
+            initializer=runpy.run_path,
+            initargs=(str(BOOTSTRAP), {"PACKAGES": _outer_packages()}),
+        )
+        try:
+            pid: int = pool.submit(os.getpid).result(timeout=START_TIMEOUT)
+        except TimeoutError:
+            pool.kill_workers()  # hangs while starting: kill it, do not wait for it
+            raise
+        except BaseException:
+            # It died (or this thread is interrupted): its threads end at once.
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        _LOGGER.debug("Started the local face engine's worker process %s", pid)
+        self._pool, self._pid = pool, pid
+        return pool
+
+    def _discard(self, pool: ProcessPoolExecutor, kill: bool) -> None:
+        """Forget a pool whose job failed; with ``kill``, kill its process first."""
+        with self._lock:
+            pid = self._pid if self._pool is pool else None
+            if self._pool is pool:
+                self._pool = self._pid = None
+        if kill and pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _outer_packages() -> list[tuple[str, str]]:
+    """Names and folders of the packages above the protocol layer, outermost first."""
+    names = __name__.split(".")[:-3]  # without ``api.local.worker``
+    folder = Path(__file__).parent
+    return [
+        (".".join(names[: index + 1]), str(folder.parents[len(names) - index]))
+        for index in range(len(names))
+    ]
+
+
+_WORKERS: weakref.WeakSet[FaceWorker] = weakref.WeakSet()
+_shared: FaceWorker | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_worker() -> FaceWorker:
+    """Return the worker every local detector of this process uses."""
+    global _shared  # noqa: PLW0603
+    with _shared_lock:
+        if _shared is None:
+            _shared = FaceWorker()
+        return _shared
+
+
+@atexit.register
+def _shutdown_all() -> None:
+    """Stop every worker process (concurrent.futures' own exit hook usually did)."""
+    for worker in list(_WORKERS):
+        worker.shutdown(wait=False)
+
+
+# -- in the worker process -------------------------------------------------------------
+
+_engines: dict[str, FaceEngine] = {}
+
+
+def _child_engine(models: str | None) -> FaceEngine:
+    """Return this process's engine for the model files in ``models`` (default: shared)."""
+    if models is None:
+        return shared_engine()
+    if models not in _engines:
+        _engines[models] = FaceEngine(Path(models))
+    return _engines[models]
+
+
+def _child_load(models: str | None) -> int:
+    """Load the models (once per process); return the process id."""
+    _child_engine(models).load()
+    return os.getpid()
+
+
+def _child_faces(
+    models: str | None, image: bytes, upsample: int, max_height: int
+) -> list[FaceRecord]:
+    """Every face in ``image`` as plain data."""
+    return [
+        FaceRecord(
+            top=found.box.top,
+            left=found.box.left,
+            width=found.box.width,
+            height=found.box.height,
+            descriptor=found.descriptor.tobytes(),
+        )
+        for found in _child_engine(models).faces(
+            image, upsample=upsample, max_height=max_height
+        )
+    ]

@@ -1,0 +1,259 @@
+"""Measure Double Take against the performance targets of SPEC §9.
+
+Runs the scenarios of ``benchmarks/`` in Home Assistant's test harness (a real Home
+Assistant core with the integration, Frigate and CompreFace emulators answering at once)
+and prints one figure a line with the target it meets or misses. Then runs
+``scripts/bench_local.py`` for the local (dlib) detector when it is there.
+
+Usage: ``scripts/bench [--broker] [--emulators-in-thread]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+import json
+import os
+from pathlib import Path
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL_BENCH = ROOT / "scripts" / "bench_local.py"
+PYTEST_TIMEOUT = 600
+LOCAL_TIMEOUT = 120
+
+type Figures = dict[str, dict[str, Any]]
+
+
+def verdict(ok: bool) -> str:
+    """Word a comparison with a target."""
+    return "met" if ok else "missed"
+
+
+def run_benchmarks(broker: bool, in_thread: bool) -> Figures:
+    """Run the pytest scenarios; return their figures by key."""
+    with tempfile.TemporaryDirectory(prefix="double-take-bench-") as folder:
+        output = Path(folder) / "figures.jsonl"
+        env = {
+            **os.environ,
+            "DOUBLE_TAKE_BENCH_OUTPUT": str(output),
+            "DOUBLE_TAKE_BENCH_EMULATORS": "thread" if in_thread else "process",
+        }
+        if broker:
+            env["DOUBLE_TAKE_BENCH_BROKER"] = "1"
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "benchmarks",
+            "-o",
+            "addopts=",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:logging",
+            "-q",
+            f"--timeout={PYTEST_TIMEOUT}",
+            f"--basetemp={Path(folder) / 'pytest'}",
+        ]
+        done = subprocess.run(  # noqa: S603 (our own pytest, no shell)
+            command, cwd=ROOT, env=env, capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            print(done.stdout[-6000:], done.stderr[-3000:], sep="\n", file=sys.stderr)
+            raise SystemExit(f"benchmarks failed (pytest exit code {done.returncode})")
+        figures: Figures = {}
+        for line in output.read_text(encoding="utf-8").splitlines():
+            figure = json.loads(line)
+            figures[figure["key"]] = figure
+        return figures
+
+
+def print_figures(figures: Figures) -> None:
+    """Print each figure with its target (SPEC §9)."""
+
+    def show(key: str, text: Callable[[dict[str, Any]], str]) -> None:
+        if key in figures:
+            print(text(figures[key]))
+
+    def value(key: str) -> float:
+        return float(figures[key]["value"])
+
+    show(
+        "overhead_p50",
+        lambda f: (
+            f"overhead per event, MQTT message → entity state, p50: {f['value']:.1f} ms"
+            f" (target ≤ 5 ms: {verdict(f['value'] <= 5)})"
+        ),
+    )
+    show(
+        "overhead_p99",
+        lambda f: (
+            f"overhead per event, MQTT message → entity state, p99: {f['value']:.1f} ms"
+            f" (target ≤ 25 ms: {verdict(f['value'] <= 25)}; {f['events']} sequential events,"
+            " emulators' HTTP time included)"
+        ),
+    )
+    show(
+        "cpu_per_event",
+        lambda f: (
+            f"CPU per event: {f['value']:.2f} ms, of which the event loop"
+            f" {f['loop']:.2f} ms and the executor (saving the match image)"
+            f" {f['value'] - f['loop']:.2f} ms (target ≤ 2.5 ms: {verdict(f['value'] <= 2.5)})"
+        ),
+    )
+    show(
+        "requests_per_event",
+        lambda f: (
+            f"HTTP requests per event: {f['value']:.1f}"
+            f" (target ≤ 4: {verdict(f['value'] <= 4)})"
+        ),
+    )
+    show(
+        "burst_wall",
+        lambda f: (
+            f"burst of 500 events over 10 cameras (a 'new' and an 'update' each):"
+            f" wall time {f['value']:.2f} s"
+        ),
+    )
+    show("burst_rate", lambda f: f"burst: {f['value']:.0f} events/s")
+    show(
+        "burst_processed",
+        lambda f: (
+            f"burst: events processed {f['value']} of {f['of']}"
+            f" (target all: {verdict(f['value'] == f['of'])})"
+        ),
+    )
+    show(
+        "burst_lost",
+        lambda f: (
+            f"burst: events lost {f['value']} (target 0: {verdict(f['value'] == 0)})"
+        ),
+    )
+    show(
+        "burst_duplicates",
+        lambda f: (
+            f"burst: duplicate runs {f['value']} (target 0: {verdict(f['value'] == 0)})"
+        ),
+    )
+    show(
+        "loop_block",
+        lambda f: (
+            f"worst event-loop block during the burst: {f['value']:.1f} ms"
+            f" (target ≤ 20 ms: {verdict(f['value'] <= 20)}; 5 ms loop-lag probe,"
+            f" {f['samples']} samples)"
+        ),
+    )
+    if "gc_pause" in figures:
+        print(
+            "  of which Python's garbage collector: longest pause"
+            f" {value('gc_pause'):.1f} ms, {figures['gc_pause']['full']} full"
+            f" collections; worst block without GC {value('loop_block_without_gc'):.1f} ms"
+        )
+    show(
+        "memory_growth",
+        lambda f: (
+            f"memory growth over {f['events']:,} events: {f['value']:.1f} MB"
+            f" (RSS {f['rss']:.0f} MB; per quarter {', '.join(f'{s:+.1f}' for s in f['steps'])} MB;"
+            f" events remembered {f['tracked_events']}; target bounded:"
+            f" {verdict(f['steps'][-1] < 1.0)})"
+        ),
+    )
+    show(
+        "memory_rate",
+        lambda f: (
+            f"memory run: {f['value']:.0f} events/s (batches of 250 over 10 cameras)"
+        ),
+    )
+    show(
+        "errors_logged",
+        lambda f: (
+            f"ERROR lines logged during the benchmark: {f['value']}"
+            f" (expected 0: {verdict(f['value'] == 0)})"
+            + (f"; first: {f['first']}" if f["first"] else "")
+        ),
+    )
+    show(
+        "broker_p50",
+        lambda f: (
+            f"through Mosquitto, MQTT publish → entity state, p50: {f['value']:.1f} ms"
+            f" (target ≤ 5 ms: {verdict(f['value'] <= 5)})"
+        ),
+    )
+    show(
+        "broker_p99",
+        lambda f: (
+            f"through Mosquitto, MQTT publish → entity state, p99: {f['value']:.1f} ms"
+            f" (target ≤ 25 ms: {verdict(f['value'] <= 25)}; {f['events']} sequential events)"
+        ),
+    )
+
+
+def run_local_detector() -> None:
+    """Print the local detector's figures (``scripts/bench_local.py``)."""
+    if not LOCAL_BENCH.is_file():
+        print("local detector: not available (scripts/bench_local.py does not exist)")
+        return
+    try:
+        done = subprocess.run(  # noqa: S603 (our own script, no shell)
+            [sys.executable, str(LOCAL_BENCH)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=LOCAL_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        print(f"local detector: not available (no answer within {LOCAL_TIMEOUT} s)")
+        return
+    lines = [line for line in done.stdout.splitlines() if line.startswith("local_")]
+    if done.returncode != 0 or not lines:
+        reason = (done.stderr.strip().splitlines() or ["no figures"])[-1]
+        print(f"local detector: not available ({reason})")
+        return
+    local = dict(line.split(": ", 1) for line in lines)
+    for name, text in local.items():
+        label = name.removeprefix("local_").replace("_", " ")
+        if name == "local_loop_max_stall_ms":
+            stall = float(text)
+            print(
+                f"local detector: {label}: {text}"
+                f" (target ≤ 20 ms: {verdict(stall <= 20)})"
+            )
+        else:
+            print(f"local detector: {label}: {text}")
+
+
+def main() -> None:
+    """Run everything and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--broker",
+        action="store_true",
+        help="also feed events through a real Mosquitto broker",
+    )
+    parser.add_argument(
+        "--emulators-in-thread",
+        action="store_true",
+        help="run the emulators on a thread of the benchmark process"
+        " (default: a child process, like real servers)",
+    )
+    arguments = parser.parse_args()
+    start = time.perf_counter()
+    print(
+        f"Double Take benchmark: Python {platform.python_version()},"
+        f" {os.cpu_count()} CPUs, emulators in a"
+        f" {'thread' if arguments.emulators_in_thread else 'child process'}"
+    )
+    print_figures(run_benchmarks(arguments.broker, arguments.emulators_in_thread))
+    run_local_detector()
+    print(f"benchmark wall time: {time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

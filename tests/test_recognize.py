@@ -171,7 +171,8 @@ async def test_recognize_camera_entity(
     await setup_compreface(hass, compreface)
     image = Image("image/jpeg", face_world.image(FaceSpec("alice", ALICE_BOX)))
     with patch(
-        "custom_components.double_take.action_inputs.async_get_image", return_value=image
+        "custom_components.double_take.action_inputs.async_get_image",
+        return_value=image,
     ) as get_image:
         response = await recognize(hass, camera_entity_id="camera.porch")
     get_image.assert_awaited_with(hass, "camera.porch")

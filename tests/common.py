@@ -28,6 +28,8 @@ from custom_components.double_take.const import (
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
 
+from .emulators.compreface import COMPREFACE_KEY, CompreFaceEmulator
+from .emulators.frigate import FrigateEmulator
 from .emulators.world import FaceSpec
 
 
@@ -142,3 +144,25 @@ def published(mqtt: MqttMockHAClient) -> dict[str, list[dict[str, Any]]]:
             assert (qos, retain) == (0, False)
             messages.setdefault(topic, []).append(json.loads(payload))
     return messages
+
+
+async def setup_frigate_entry(
+    hass: HomeAssistant,
+    frigate: FrigateEmulator,
+    compreface: CompreFaceEmulator,
+    *,
+    known: tuple[str, ...] = ("alice", "bob"),
+    options: dict[str, Any] | None = None,
+) -> MockConfigEntry:
+    """Set up an entry on the Frigate emulator whose CompreFace knows ``known``."""
+    compreface.subjects.update({name: [name] for name in known})
+    return await setup_entry(
+        hass,
+        make_entry(
+            frigate_url=frigate.url,
+            detectors=[
+                detector_subentry("compreface", compreface.url, api_key=COMPREFACE_KEY)
+            ],
+            options=FAST if options is None else options,
+        ),
+    )

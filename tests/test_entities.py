@@ -19,6 +19,7 @@ from pytest_homeassistant_custom_component.typing import (
     MqttMockHAClient,
 )
 
+from custom_components.double_take import async_remove_config_entry_device
 from custom_components.double_take.const import DOMAIN
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant, State
@@ -30,18 +31,8 @@ from homeassistant.helpers import (
 )
 from homeassistant.util import dt as dt_util
 
-from .common import (
-    ALICE,
-    BOB,
-    EVENT_ID,
-    FAST,
-    detector_subentry,
-    event_message,
-    fire,
-    make_entry,
-    setup_entry,
-)
-from .emulators.compreface import COMPREFACE_KEY, CompreFaceEmulator
+from .common import ALICE, BOB, EVENT_ID, FAST, event_message, fire, setup_frigate_entry
+from .emulators.compreface import CompreFaceEmulator
 from .emulators.frigate import FrigateEmulator
 from .emulators.world import FaceSpec, FaceWorld
 
@@ -52,17 +43,7 @@ async def start(
     hass: HomeAssistant, frigate: FrigateEmulator, compreface: CompreFaceEmulator
 ) -> MockConfigEntry:
     """Set up an entry on Frigate with CompreFace knowing alice and bob."""
-    compreface.subjects.update({"alice": ["alice"], "bob": ["bob"]})
-    return await setup_entry(
-        hass,
-        make_entry(
-            frigate_url=frigate.url,
-            detectors=[
-                detector_subentry("compreface", compreface.url, api_key=COMPREFACE_KEY)
-            ],
-            options=OPTIONS,
-        ),
-    )
+    return await setup_frigate_entry(hass, frigate, compreface, options=OPTIONS)
 
 
 @pytest.fixture
@@ -470,3 +451,23 @@ async def test_remove_person_removes_entities(
     coordinator.async_add_person("unknown")  # the unknown device is not a person
     coordinator.async_add_person("../evil")  # invalid names are refused
     assert coordinator.persons == ["bob"]
+
+
+async def test_user_can_delete_person_and_stale_devices(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    """A person's device may be deleted (the person is forgotten); a live camera's not."""
+    devices = dr.async_get(hass)
+    alice = devices.async_get_device_by_identifier(
+        (DOMAIN, f"{entry.entry_id}:person:alice"), entry.entry_id
+    )
+    camera = devices.async_get_device_by_identifier(
+        (DOMAIN, f"{entry.entry_id}:camera:front_door"), entry.entry_id
+    )
+    stale = devices.async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={(DOMAIN, "old-camera")}
+    )
+    assert await async_remove_config_entry_device(hass, entry, camera) is False
+    assert await async_remove_config_entry_device(hass, entry, stale) is True
+    assert await async_remove_config_entry_device(hass, entry, alice) is True
+    assert entry.runtime_data.coordinator.persons == ["bob"]

@@ -27,6 +27,7 @@ from .common import (
     make_entry,
     published,
     setup_entry,
+    setup_frigate_entry,
 )
 from .emulators.compreface import COMPREFACE_KEY, CompreFaceEmulator
 from .emulators.deepstack import DeepStackEmulator
@@ -43,18 +44,8 @@ async def entry(
     request: pytest.FixtureRequest,
 ) -> MockConfigEntry:
     """Set up an entry on the Frigate emulator with CompreFace knowing alice and bob."""
-    compreface.subjects.update({"alice": ["alice"], "bob": ["bob"]})
     options = {**FAST, **getattr(request, "param", {})}
-    return await setup_entry(
-        hass,
-        make_entry(
-            frigate_url=frigate.url,
-            detectors=[
-                detector_subentry("compreface", compreface.url, api_key=COMPREFACE_KEY)
-            ],
-            options=options,
-        ),
-    )
+    return await setup_frigate_entry(hass, frigate, compreface, options=options)
 
 
 async def test_event_to_match(

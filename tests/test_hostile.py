@@ -58,17 +58,8 @@ from custom_components.double_take.storage import (
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
-from .common import (
-    ALICE,
-    EVENT_ID,
-    FAST,
-    detector_subentry,
-    event_message,
-    fire,
-    make_entry,
-    setup_entry,
-)
-from .emulators.compreface import COMPREFACE_KEY, CompreFaceEmulator
+from .common import ALICE, EVENT_ID, event_message, fire, setup_frigate_entry
+from .emulators.compreface import CompreFaceEmulator
 from .emulators.frigate import FrigateEmulator
 from .emulators.world import FaceSpec, FaceWorld
 
@@ -372,17 +363,7 @@ async def entry(
     compreface: CompreFaceEmulator,
 ) -> MockConfigEntry:
     """Set up an entry on the Frigate emulator with CompreFace knowing alice."""
-    compreface.subjects["alice"] = ["alice"]
-    return await setup_entry(
-        hass,
-        make_entry(
-            frigate_url=frigate.url,
-            detectors=[
-                detector_subentry("compreface", compreface.url, api_key=COMPREFACE_KEY)
-            ],
-            options=FAST,
-        ),
-    )
+    return await setup_frigate_entry(hass, frigate, compreface, known=("alice",))
 
 
 @pytest.mark.parametrize("case", HOSTILE_IMAGES)

@@ -7,8 +7,8 @@ from types import MappingProxyType
 from typing import Any
 
 from homeassistant.components import mqtt
-from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import (
     config_validation as cv,
@@ -26,6 +26,7 @@ from .api.local import REQUIREMENTS as LOCAL_REQUIREMENTS
 from .const import (
     CONF_API_KEY,
     CONF_CAMERAS,
+    CONF_CONCURRENCY,
     CONF_DET_PROB_THRESHOLD,
     CONF_DISTANCE_THRESHOLD,
     CONF_FRIGATE_PASSWORD,
@@ -38,6 +39,7 @@ from .const import (
     CONF_URL,
     CONF_VERIFY_SSL,
     DEFAULT_DET_PROB_THRESHOLD,
+    DEFAULT_DETECTOR_CONCURRENCY,
     DEFAULT_DETECTOR_TIMEOUT,
     DEFAULT_DISTANCE_THRESHOLD,
     DEFAULT_MAX_HEIGHT,
@@ -134,17 +136,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: DoubleTakeConfigEntry) -
                 ),
             ),
             cameras=frozenset(subentry.data.get(CONF_CAMERAS, [])),
+            concurrency=int(
+                subentry.data.get(CONF_CONCURRENCY, DEFAULT_DETECTOR_CONCURRENCY)
+            ),
         )
         for subentry in subentries
     ]
     for handle in detectors:
         if isinstance(handle.detector, LocalDetector):
-            # Its worker process stops with the last local detector; the models load
-            # in the background now rather than on the first image.
-            entry.async_on_unload(handle.detector.close)
-            entry.async_create_background_task(
-                hass, handle.detector.warm_up(), "double_take local detector warm-up"
-            )
+            _async_start_local_detector(hass, entry, handle.detector)
     store = MediaStore(Path(hass.config.path(STORAGE_DIR)))
     await hass.async_add_executor_job(store.ensure_folders)
     index = PersonIndex(hass, entry.entry_id)
@@ -179,6 +179,25 @@ async def async_setup_entry(hass: HomeAssistant, entry: DoubleTakeConfigEntry) -
         hass, coordinator.async_discover_persons(), "double_take discover persons"
     )
     return True
+
+
+def _async_start_local_detector(
+    hass: HomeAssistant, entry: DoubleTakeConfigEntry, detector: LocalDetector
+) -> None:
+    """Load its models in the background now; close it on unload and when HA stops.
+
+    The worker process stops with the last local detector closed. Home Assistant does
+    not unload entries when it stops, and a worker left running would hold up its exit.
+    """
+
+    async def _async_close(_event: Event | None = None) -> None:
+        await detector.close()
+
+    entry.async_on_unload(_async_close)
+    entry.async_on_unload(hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, _async_close))
+    entry.async_create_background_task(
+        hass, detector.warm_up(), "double_take local detector warm-up"
+    )
 
 
 async def _async_subscribe_events(

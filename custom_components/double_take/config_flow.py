@@ -41,6 +41,7 @@ from .api.local import REQUIREMENTS as LOCAL_REQUIREMENTS
 from .const import (
     CONF_API_KEY,
     CONF_CAMERAS,
+    CONF_CONCURRENCY,
     CONF_DET_PROB_THRESHOLD,
     CONF_DISTANCE_THRESHOLD,
     CONF_FRIGATE_PASSWORD,
@@ -53,6 +54,7 @@ from .const import (
     CONF_URL,
     CONF_VERIFY_SSL,
     DEFAULT_DET_PROB_THRESHOLD,
+    DEFAULT_DETECTOR_CONCURRENCY,
     DEFAULT_DETECTOR_TIMEOUT,
     DEFAULT_DISTANCE_THRESHOLD,
     DEFAULT_MAX_HEIGHT,
@@ -292,6 +294,9 @@ def detector_schema(cameras: list[str]) -> vol.Schema:
                     min=0, max=1, step=0.05, mode=NumberSelectorMode.BOX
                 )
             ),
+            vol.Optional(
+                CONF_CONCURRENCY, default=DEFAULT_DETECTOR_CONCURRENCY
+            ): _number(1, 16, 1),
             vol.Optional(CONF_CAMERAS, default=[]): _camera_selector(cameras),
         }
     )

@@ -22,6 +22,7 @@ CONF_API_KEY: Final = "api_key"
 CONF_TIMEOUT: Final = "timeout"
 CONF_DET_PROB_THRESHOLD: Final = "det_prob_threshold"
 CONF_CAMERAS: Final = "cameras"
+CONF_CONCURRENCY: Final = "concurrency"
 # Local detector (SPEC §5.5).
 CONF_UPSAMPLE: Final = "upsample"
 CONF_MAX_HEIGHT: Final = "max_height"
@@ -47,6 +48,8 @@ DETECTOR_TITLES: Final = {
     DETECTOR_LOCAL: "Local (dlib)",
 }
 DEFAULT_DETECTOR_TIMEOUT: Final = 15
+# Requests in flight to one detector server at once.
+DEFAULT_DETECTOR_CONCURRENCY: Final = 4
 DEFAULT_DET_PROB_THRESHOLD: Final = 0.8
 DEFAULT_UPSAMPLE: Final = 1
 DEFAULT_MAX_HEIGHT: Final = 720

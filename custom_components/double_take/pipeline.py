@@ -15,12 +15,11 @@ import time
 from .api.detectors import Detector
 from .api.errors import ApiError, ImageUnavailableError
 from .api.images import image_problem
+from .const import DEFAULT_DETECTOR_CONCURRENCY
 from .result import AnalysedImage, Detection, FaceKind, MatchRules
 
 _LOGGER = logging.getLogger(__name__)
 
-PROCESSING_PARALLEL = "parallel"
-DEFAULT_DETECTOR_CONCURRENCY = 4
 
 type HealthCallback = Callable[[str, str | None], None]
 """Called with (detector id, error text or None) after every detector call."""

@@ -20,7 +20,10 @@ worker process per Home Assistant process, shared by every local detector:
   (crash, out of memory, killed) fails the jobs it had with ``LocalEngineError``; the
   next job starts a new process.
 - Every local detector holds the worker (``acquire``/``release``): the process stops when
-  the last one lets go, and at interpreter exit.
+  the last one lets go, and at interpreter exit. Home Assistant neither unloads config
+  entries when it stops nor runs concurrent.futures' exit hook: the integration closes
+  its local detectors on ``EVENT_HOMEASSISTANT_STOP``, or the pool's thread would hold
+  up Home Assistant's exit by 10 s.
 
 The ``_child_*`` functions run in the worker process (they work in any process: the
 tests call them directly too).
@@ -289,9 +292,14 @@ def shared_worker() -> FaceWorker:
 
 @atexit.register
 def _shutdown_all() -> None:
-    """Stop every worker process (concurrent.futures' own exit hook usually did)."""
+    """Stop every worker process at interpreter exit, waiting for it.
+
+    concurrent.futures' own exit hook does that, but Home Assistant replaces
+    ``threading._shutdown``, which calls it; then multiprocessing's exit handler (which
+    runs after this one) would wait forever for a worker process nobody stopped.
+    """
     for worker in list(_WORKERS):
-        worker.shutdown(wait=False)
+        worker.shutdown(wait=True)
 
 
 # -- in the worker process -------------------------------------------------------------

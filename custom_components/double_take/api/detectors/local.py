@@ -121,12 +121,12 @@ class LocalDetector(Detector):
         """Run ``check`` and log a failure instead of raising it.
 
         Meant to run in the background after setup: the worker process starts and loads
-        the models (about 1 s) before the first image needs them.
+        the models (1–3 s) before the first image needs them.
         """
         try:
             await self.check()
         except ApiError as err:
-            _LOGGER.warning("%s cannot start: %s", self.label, err)
+            _LOGGER.warning("The local detector cannot start: %s", err)
 
     async def list_subjects(self) -> list[str]:
         """Return the trained persons."""

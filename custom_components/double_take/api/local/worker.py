@@ -184,7 +184,9 @@ class FaceWorker:
         """
         loop = asyncio.get_running_loop()
         try:
-            pool, future = await loop.run_in_executor(None, self._submit, func, args)
+            pool, pid, future = await loop.run_in_executor(
+                None, self._submit, func, args
+            )
         except Exception as err:
             raise LocalEngineError(
                 f"cannot start the face engine's worker process: {err!r}"
@@ -195,13 +197,13 @@ class FaceWorker:
         except ApiError:
             raise
         except TimeoutError as err:
-            await loop.run_in_executor(None, self._discard, pool, True)
+            await loop.run_in_executor(None, self._discard, pool, pid)
             raise LocalEngineError(
                 f"the face engine took more than {self.timeout:g} s: its worker process"
                 " was stopped; the next image starts a new one"
             ) from err
         except BrokenProcessPool as err:
-            await loop.run_in_executor(None, self._discard, pool, False)
+            await loop.run_in_executor(None, self._discard, pool, None)
             raise LocalEngineError(
                 "the face engine's worker process stopped unexpectedly (killed, or out"
                 " of memory?); the next image starts a new one"
@@ -219,22 +221,25 @@ class FaceWorker:
 
     def _submit(
         self, func: Callable[..., Any], args: tuple[Any, ...]
-    ) -> tuple[ProcessPoolExecutor, Future[Any]]:
-        """Submit a job, starting the process first if needed (blocking)."""
+    ) -> tuple[ProcessPoolExecutor, int, Future[Any]]:
+        """Submit a job, starting the process first if needed (blocking).
+
+        Return the pool, its process's id and the job's future.
+        """
         with self._lock:
-            pool = self._running_pool()
+            pool, pid = self._running_pool()
             try:
-                return pool, pool.submit(func, *args)
+                return pool, pid, pool.submit(func, *args)
             except BrokenProcessPool:  # the process died while idle
                 self._pool = self._pid = None
                 pool.shutdown(wait=True)
-            pool = self._running_pool()
-            return pool, pool.submit(func, *args)
+            pool, pid = self._running_pool()
+            return pool, pid, pool.submit(func, *args)
 
-    def _running_pool(self) -> ProcessPoolExecutor:
-        """Return the process pool, started now if there is none (holding ``_lock``)."""
-        if self._pool is not None:
-            return self._pool
+    def _running_pool(self) -> tuple[ProcessPoolExecutor, int]:
+        """Return the pool and its process's id; start them if needed (holding the lock)."""
+        if self._pool is not None and self._pid is not None:
+            return self._pool, self._pid
         pool = ProcessPoolExecutor(
             max_workers=1,
             mp_context=self._context,
@@ -252,17 +257,16 @@ class FaceWorker:
             raise
         _LOGGER.debug("Started the local face engine's worker process %s", pid)
         self._pool, self._pid = pool, pid
-        return pool
+        return pool, pid
 
-    def _discard(self, pool: ProcessPoolExecutor, kill: bool) -> None:
-        """Forget a pool whose job failed; with ``kill``, kill its process first."""
+    def _discard(self, pool: ProcessPoolExecutor, kill: int | None) -> None:
+        """Forget a pool whose job failed; kill process ``kill`` first (a stuck job)."""
         with self._lock:
-            pid = self._pid if self._pool is pool else None
             if self._pool is pool:
                 self._pool = self._pid = None
-        if kill and pid is not None:
+        if kill is not None:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+                os.kill(kill, signal.SIGKILL)
         pool.shutdown(wait=True, cancel_futures=True)
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-import json
 import math
 from typing import Any
+
+import orjson
 
 EVENT_TYPES = frozenset({"new", "update"})
 MAX_RUNS_PER_EVENT = 3
@@ -37,7 +38,9 @@ def parse_event(payload: str | bytes | bytearray) -> FrigateEvent:
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise EventRejected(f"payload of {len(payload)} bytes is too large")
     try:
-        message = json.loads(payload)
+        # orjson (Home Assistant's JSON library): a burst of Frigate events is parsed
+        # several times faster than with the standard library.
+        message = orjson.loads(payload)
     except (ValueError, UnicodeDecodeError) as err:
         raise EventRejected(f"payload is not JSON ({err})") from err
     if not isinstance(message, dict):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
+
+import orjson
 
 from homeassistant.components import mqtt
 from homeassistant.core import HomeAssistant
@@ -85,4 +86,4 @@ async def publish_mqtt(
 
 
 def _dump(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, separators=(",", ":"))
+    return orjson.dumps(payload).decode()

@@ -214,6 +214,9 @@ async def _validate_local(hass: HomeAssistant, data: Mapping[str, Any]) -> None:
     except ApiError as err:
         LOGGER.error("The local detector cannot start: %s", err)
         raise CannotConnect("local_failed") from err
+    finally:
+        # Only a check: the entry's own detector holds the worker process from setup on.
+        await detector.close()
 
 
 def detector_title(data: Mapping[str, Any]) -> str:

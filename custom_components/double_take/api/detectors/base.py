@@ -109,6 +109,9 @@ class Detector(ABC):
     async def check(self) -> None:
         """Raise if the server is unreachable, refuses our key or is not usable."""
 
+    async def close(self) -> None:
+        """Release what the detector holds (servers' clients hold nothing of their own)."""
+
     async def list_subjects(self) -> list[str] | None:
         """Names the server knows, or None when it has no way to list them."""
         return None

@@ -25,7 +25,13 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import MqttMockPahoClient
 from tests.common import detector_subentry, event_message, make_entry, setup_entry
 from tests.emulators.compreface import COMPREFACE_KEY
-from tests.mosquitto import NOT_INSTALLED, MosquittoBroker, MqttSpy, mosquitto_binary
+from tests.mosquitto import (
+    NOT_INSTALLED,
+    MosquittoBroker,
+    MqttSpy,
+    mosquitto_binary,
+    mqtt_broker_entry,
+)
 
 from custom_components.double_take.const import EVENT_RESULT
 from homeassistant.components import mqtt as mqtt_component
@@ -297,22 +303,7 @@ async def test_overhead_through_mosquitto(
         MosquittoBroker.start, binary, tmp_path / "mosquitto"
     )
     spy = MqttSpy(hass.loop, broker.host, broker.port)
-    mqtt_entry = MockConfigEntry(
-        domain=mqtt_component.DOMAIN,
-        title="MQTT",
-        version=1,
-        minor_version=2,
-        data={
-            mqtt_component.CONF_BROKER: broker.host,
-            mqtt_component.CONF_PORT: broker.port,
-            mqtt_component.CONF_PROTOCOL: "5",
-        },
-        options={
-            mqtt_component.CONF_DISCOVERY: False,
-            mqtt_component.CONF_BIRTH_MESSAGE: {},
-            mqtt_component.CONF_WILL_MESSAGE: {},
-        },
-    )
+    mqtt_entry = mqtt_broker_entry(broker)
     try:
         mqtt_entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(mqtt_entry.entry_id)

@@ -26,6 +26,9 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from homeassistant.components import mqtt
 
 HOST = "127.0.0.1"
 NOT_INSTALLED = "mosquitto not installed (apt-get install mosquitto)"
@@ -308,3 +311,27 @@ class MqttSpy:
         self._started = False
         self.client.disconnect()
         self.client.loop_stop()
+
+
+def mqtt_broker_entry(broker: MosquittoBroker) -> MockConfigEntry:
+    """Build a config entry of HA's real MQTT integration connected to ``broker``.
+
+    No discovery and no birth or will message: none is under test, and the birth message
+    waits for MQTT discovery to settle (5 s).
+    """
+    return MockConfigEntry(
+        domain=mqtt.DOMAIN,
+        title="MQTT",
+        version=1,
+        minor_version=2,
+        data={
+            mqtt.CONF_BROKER: broker.host,
+            mqtt.CONF_PORT: broker.port,
+            mqtt.CONF_PROTOCOL: "5",
+        },
+        options={
+            mqtt.CONF_DISCOVERY: False,
+            mqtt.CONF_BIRTH_MESSAGE: {},
+            mqtt.CONF_WILL_MESSAGE: {},
+        },
+    )

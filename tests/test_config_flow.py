@@ -38,7 +38,11 @@ from custom_components.double_take.const import (
     DOMAIN,
     SUBENTRY_DETECTOR,
 )
-from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
+from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
+    SOURCE_USER,
+    ConfigEntryState,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.requirements import RequirementsNotFound
@@ -668,6 +672,7 @@ async def test_options_offer_frigate_cameras_and_zones(hass: HomeAssistant) -> N
     entry.runtime_data = SimpleNamespace(
         coordinator=SimpleNamespace(frigate_config=config)
     )
+    entry.mock_state(hass, ConfigEntryState.LOADED)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     schema = result["data_schema"].schema
     assert schema["cameras"].config["options"] == ["front_door", "garden"]

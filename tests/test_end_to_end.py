@@ -25,17 +25,21 @@ from homeassistant.components.mqtt import ReceiveMessage
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 
-from .common import detector_subentry, make_entry, setup_entry
+from .common import ALICE, detector_subentry, event_message, make_entry, setup_entry
 from .emulators.compreface import COMPREFACE_KEY, CompreFaceEmulator
 from .emulators.frigate import FrigateEmulator
-from .emulators.world import FaceSpec, FaceWorld
-from .mosquitto import NOT_INSTALLED, MosquittoBroker, MqttSpy, mosquitto_binary
-from .test_frigate_events import event_message
+from .emulators.world import FaceWorld
+from .mosquitto import (
+    NOT_INSTALLED,
+    MosquittoBroker,
+    MqttSpy,
+    mosquitto_binary,
+    mqtt_broker_entry,
+)
 
 pytestmark = pytest.mark.mosquitto
 
 EVENT_ID = "1760011300.118811-e2e0mq"
-ALICE = FaceSpec("alice", (200, 100, 150, 180))
 FAST = {"attempt_delay": 0.01, "snapshot_attempts": 2, "latest_attempts": 2}
 EVENTS_TOPIC = "frigate/events"
 MATCH_TOPIC = "double-take/matches/alice"
@@ -67,24 +71,7 @@ async def mqtt_entry(
     # HA's MQTT set-up reads configuration.yaml; conftest's config_dir is this test's own.
     assert hass.config.config_dir == str(config_dir)
     (config_dir / "configuration.yaml").write_text("", encoding="utf-8")
-    entry = MockConfigEntry(
-        domain=mqtt.DOMAIN,
-        title="MQTT",
-        version=1,
-        minor_version=2,
-        data={
-            mqtt.CONF_BROKER: mosquitto.host,
-            mqtt.CONF_PORT: mosquitto.port,
-            mqtt.CONF_PROTOCOL: "5",
-        },
-        # No discovery and no birth message: neither is under test, and the birth
-        # message waits for MQTT discovery to settle (5 s).
-        options={
-            mqtt.CONF_DISCOVERY: False,
-            mqtt.CONF_BIRTH_MESSAGE: {},
-            mqtt.CONF_WILL_MESSAGE: {},
-        },
-    )
+    entry = mqtt_broker_entry(mosquitto)
     entry.add_to_hass(hass)
     connected = hass.loop.create_future()
 

@@ -12,6 +12,7 @@ import probatio as vol
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
@@ -92,6 +93,7 @@ from .const import (
     PROCESSING_SERIAL,
     SUBENTRY_DETECTOR,
 )
+from .data import DoubleTakeData
 
 NO_FRIGATE_UNIQUE_ID = "no_frigate"
 LOCAL_UNIQUE_ID = DETECTOR_LOCAL
@@ -623,20 +625,23 @@ def _credentials(user_input: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
+def _frigate_config(entry: ConfigEntry) -> FrigateConfig | None:
+    """Frigate's config as the loaded entry last read it (None when not loaded)."""
+    if entry.state is not ConfigEntryState.LOADED:
+        return None
+    data: DoubleTakeData = entry.runtime_data
+    return data.coordinator.frigate_config
+
+
 def _entry_cameras(entry: ConfigEntry) -> list[str]:
-    """Frigate's cameras as last read by the loaded entry (empty when not loaded)."""
-    runtime = getattr(entry, "runtime_data", None)
-    frigate_config = getattr(
-        getattr(runtime, "coordinator", None), "frigate_config", None
-    )
+    """Frigate's camera names, for the camera selectors."""
+    frigate_config = _frigate_config(entry)
     return list(frigate_config.cameras) if frigate_config else []
 
 
 def _entry_zones(entry: ConfigEntry) -> list[str]:
-    runtime = getattr(entry, "runtime_data", None)
-    frigate_config = getattr(
-        getattr(runtime, "coordinator", None), "frigate_config", None
-    )
+    """Frigate's zones as ``camera.zone``, for the zone selector."""
+    frigate_config = _frigate_config(entry)
     if not frigate_config:
         return []
     return [

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
 from typing import Any
 
 from homeassistant.components.image import ImageEntity
@@ -23,14 +22,12 @@ from .entity import (
     async_setup_person_entities,
 )
 from .result import AnalysedImage, FaceHit, RecognitionResult
-from .storage import image_extension
+from .storage import MIME_TYPES, InvalidNameError, image_extension
 
 _LOGGER = logging.getLogger(__name__)
 
 PARALLEL_UPDATES = 0
 ATTR_FILE = "file"
-_CONTENT_TYPES = {".jpg": "image/jpeg", ".png": "image/png", ".gif": "image/gif",
-                  ".bmp": "image/bmp", ".webp": "image/webp"}  # fmt: skip
 
 
 async def async_setup_entry(
@@ -55,7 +52,7 @@ async def async_setup_entry(
 
 def content_type(data: bytes) -> str:
     """MIME type of image bytes."""
-    return _CONTENT_TYPES[image_extension(data)]
+    return MIME_TYPES[image_extension(data)]
 
 
 class PersonImage(PersonEntity, ImageEntity, RestoreEntity):
@@ -101,11 +98,11 @@ class PersonImage(PersonEntity, ImageEntity, RestoreEntity):
         return self._image
 
     def _read_file(self, relative: str) -> bytes | None:
-        root = self.coordinator.store.root.resolve()
-        path = (root / relative).resolve()
-        if not path.is_relative_to(root) or not path.is_file():
+        """Read a saved image back; the restored attribute is untrusted, so validate it."""
+        try:
+            return self.coordinator.store.image_path(relative).read_bytes()
+        except InvalidNameError, OSError:
             return None
-        return Path(path).read_bytes()
 
 
 class CameraImage(CameraResultEntity, ImageEntity):

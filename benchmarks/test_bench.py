@@ -277,13 +277,14 @@ async def test_memory(
         rss.append(rss_mb())
     wall = time.perf_counter() - start
     results.unsubscribe()
-    coordinator = entry.runtime_data.coordinator
     record(
         "memory_growth",
         rss[-1] - rss[0],
         rss=rss[-1],
         steps=[round(after - before, 1) for before, after in itertools.pairwise(rss)],
-        tracked_events=len(coordinator.tracker),
+        tracked_events=len(intake.tracker)
+        if (intake := entry.runtime_data.intake)
+        else 0,
         events=MEMORY_EVENTS,
     )
     record("memory_rate", MEMORY_EVENTS / wall)

@@ -9,7 +9,7 @@ requirements_test.txt). Prints one figure per line as ``name: value``:
 - ``local_ms_per_720p_frame_upsample0``: the same with upsampling 0 (faces ≥ 80 px);
 - ``local_ms_per_face``: median time of the 68 landmarks plus the 128-d descriptor of
   one face (the part that grows with the number of faces);
-- ``local_faces_per_s``: faces recognised per second on such frames (one face each);
+- ``local_faces_per_s``: faces recognized per second on such frames (one face each);
 - ``local_worker_start_ms``: the first ``check()``: starting the worker process and
   loading the models in it (the integration does it in the background after setup);
 - ``local_loop_max_stall_ms``: the longest the asyncio event loop could not run while
@@ -102,8 +102,6 @@ def face_times(image: bytes, runs: int) -> list[float]:
 
 async def main(runs: int) -> None:
     """Measure and print."""
-    import aiohttp  # noqa: PLC0415
-
     from custom_components.double_take.api.detectors import (  # noqa: PLC0415
         DetectorSettings,
         LocalDetector,
@@ -112,27 +110,24 @@ async def main(runs: int) -> None:
 
     image = frame_720p()
     with tempfile.TemporaryDirectory() as folder:
-        async with aiohttp.ClientSession() as session:
-            results = {}
-            detectors = [
-                LocalDetector(
-                    session, DetectorSettings(storage_dir=folder, upsample=upsample)
-                )
-                for upsample in (1, 0)
-            ]
-            start = time.perf_counter()
-            await detectors[0].check()  # starts the worker process, loads the models
-            start_ms = (time.perf_counter() - start) * 1000
-            for detector in detectors:
-                upsample = detector.upsample
-                await detector.train(
-                    "obama",
-                    [TrainingImage("obama.jpg", (FACES / "obama.jpg").read_bytes())],
-                )
-                await detector.recognize(image)  # warm-up
-                results[upsample] = await recognize_times(detector, image, runs)
-            for detector in detectors:
-                await detector.close()  # the last one stops the worker process
+        results = {}
+        detectors = [
+            LocalDetector(DetectorSettings(storage_dir=folder, upsample=upsample))
+            for upsample in (1, 0)
+        ]
+        start = time.perf_counter()
+        await detectors[0].check()  # starts the worker process, loads the models
+        start_ms = (time.perf_counter() - start) * 1000
+        for detector in detectors:
+            upsample = detector.upsample
+            await detector.train(
+                "obama",
+                [TrainingImage("obama.jpg", (FACES / "obama.jpg").read_bytes())],
+            )
+            await detector.recognize(image)  # warm-up
+            results[upsample] = await recognize_times(detector, image, runs)
+        for detector in detectors:
+            await detector.close()  # the last one stops the worker process
     frame_ms = statistics.median(results[1][0])
     face_ms = statistics.median(face_times(image, runs))
     print(f"local_ms_per_720p_frame: {frame_ms:.1f}")

@@ -28,7 +28,9 @@ from custom_components.double_take.const import (
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
 
-from .emulators.compreface import COMPREFACE_KEY, CompreFaceEmulator
+from .emulators.base import EmulatorServer
+from .emulators.compreface import CompreFaceEmulator
+from .emulators.fixtures import EMULATORS
 from .emulators.frigate import FrigateEmulator
 from .emulators.world import FaceSpec
 
@@ -82,6 +84,14 @@ def make_entry(
     )
 
 
+def emulator_subentry(server: EmulatorServer, **subentry: Any) -> ConfigSubentryData:
+    """Subentry data of the detector ``server`` emulates (CompreFace with its key)."""
+    kind = next(kind for kind, cls in EMULATORS.items() if type(server) is cls)
+    if isinstance(server, CompreFaceEmulator):
+        subentry.setdefault("api_key", server.api_key)
+    return detector_subentry(kind, server.url, **subentry)
+
+
 async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
     """Add ``entry`` to hass and set it up."""
     entry.add_to_hass(hass)
@@ -89,6 +99,17 @@ async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfig
     # Includes the background discovery of the detectors' persons.
     await hass.async_block_till_done(wait_background_tasks=True)
     return entry
+
+
+async def setup_detectors(
+    hass: HomeAssistant, *servers: EmulatorServer, **entry: Any
+) -> MockConfigEntry:
+    """Set up an entry whose detectors are the emulators ``servers``, in this order.
+
+    ``entry`` goes to ``make_entry`` (``frigate_url=``, ``options=`` …).
+    """
+    detectors = [emulator_subentry(server) for server in servers]
+    return await setup_entry(hass, make_entry(detectors=detectors, **entry))
 
 
 EVENT_ID = "1760011207.412398-k3w9qz"
@@ -156,13 +177,9 @@ async def setup_frigate_entry(
 ) -> MockConfigEntry:
     """Set up an entry on the Frigate emulator whose CompreFace knows ``known``."""
     compreface.subjects.update({name: [name] for name in known})
-    return await setup_entry(
+    return await setup_detectors(
         hass,
-        make_entry(
-            frigate_url=frigate.url,
-            detectors=[
-                detector_subentry("compreface", compreface.url, api_key=COMPREFACE_KEY)
-            ],
-            options=FAST if options is None else options,
-        ),
+        compreface,
+        frigate_url=frigate.url,
+        options=FAST if options is None else options,
     )

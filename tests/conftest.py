@@ -14,7 +14,7 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 from homeassistant.core import HomeAssistant
 
 from .blocking import detect_blocking_calls  # noqa: F401  (autouse: HA's blocking-call detection)
-from .emulators.fixtures import *  # noqa: F403  (emulator fixtures: face_world, compreface, …)
+from .emulators.fixtures import *  # noqa: F403  (start_emulator, frigate, compreface, …)
 
 # The local detector's wheels (requirements_test.txt installs them).
 LOCAL_DETECTOR_MODULES = ("dlib", "face_recognition_models", "numpy")

@@ -10,16 +10,12 @@ from unittest.mock import AsyncMock, patch
 
 import pytest
 
-from custom_components.double_take.api.detectors import LocalDetector
+from custom_components.double_take.api.detectors import DetectorSettings, LocalDetector
+from custom_components.double_take.api.events import EventFilter
 from custom_components.double_take.api.frigate import FrigateConfig
 from custom_components.double_take.api.local import (
     REQUIREMENTS as LOCAL_REQUIREMENTS,
     LocalEngineError,
-)
-from custom_components.double_take.config_flow import (
-    detector_title,
-    detector_unique_id,
-    normalise_url,
 )
 from custom_components.double_take.const import (
     CONF_API_KEY,
@@ -34,10 +30,23 @@ from custom_components.double_take.const import (
     CONF_UPSAMPLE,
     CONF_URL,
     CONF_VERIFY_SSL,
-    DEFAULT_OPTIONS,
     DOMAIN,
     SUBENTRY_DETECTOR,
 )
+from custom_components.double_take.detector_config import (
+    clean_detector_data,
+    detector_settings,
+    detector_title,
+    detector_unique_id,
+    normalize_url,
+)
+from custom_components.double_take.options import (
+    DEFAULT_OPTIONS,
+    LiveSettings,
+    Settings,
+)
+from custom_components.double_take.pipeline import RunSettings
+from custom_components.double_take.result import MatchRules
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     SOURCE_USER,
@@ -50,6 +59,7 @@ from homeassistant.requirements import RequirementsNotFound
 from .common import detector_subentry, make_entry
 from .emulators.compreface import COMPREFACE_KEY, CompreFaceEmulator
 from .emulators.deepstack import DeepStackEmulator
+from .emulators.fixtures import StartEmulator
 from .emulators.frigate import FrigateEmulator
 
 
@@ -74,6 +84,20 @@ def suggested(result: Any, key: str) -> Any:
         if marker == key:
             return (marker.description or {}).get("suggested_value")
     raise KeyError(key)
+
+
+async def start_detector_flow(hass: HomeAssistant, flow: str) -> tuple[Any, Any]:
+    """Open the detector type step of a new entry (``entry``) or of a new subentry."""
+    if flow == "entry":
+        manager: Any = hass.config_entries.flow
+        result = await manager.async_init(DOMAIN, context={"source": SOURCE_USER})
+        return manager, await manager.async_configure(result["flow_id"], {})
+    entry = make_entry()
+    entry.add_to_hass(hass)
+    manager = hass.config_entries.subentries
+    return manager, await manager.async_init(
+        (entry.entry_id, SUBENTRY_DETECTOR), context={"source": SOURCE_USER}
+    )
 
 
 def compreface_input(server: CompreFaceEmulator, **extra: object) -> dict[str, object]:
@@ -107,7 +131,7 @@ async def test_full_flow_with_frigate(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_TYPE: "compreface"}
     )
-    assert result["step_id"] == "detector_remote"
+    assert result["step_id"] == "remote"
     assert result["description_placeholders"] == {"type": "CompreFace"}
     # Frigate's cameras are offered for the detector's camera filter.
     camera_selector = result["data_schema"].schema[CONF_CAMERAS]
@@ -140,17 +164,10 @@ async def test_flow_without_frigate(
     hass: HomeAssistant, deepstack: DeepStackEmulator
 ) -> None:
     """An empty Frigate URL makes a manual-only entry."""
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    manager, result = await start_detector_flow(hass, "entry")  # URL left empty
     assert result["step_id"] == "detector"
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_TYPE: "deepstack"}
-    )
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_URL: deepstack.url}
-    )
+    result = await manager.async_configure(result["flow_id"], {CONF_TYPE: "deepstack"})
+    result = await manager.async_configure(result["flow_id"], {CONF_URL: deepstack.url})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Double Take"
     assert result["result"].unique_id == "no_frigate"
@@ -163,6 +180,8 @@ async def test_flow_without_frigate(
     [
         ("not a url", "invalid_url"),
         ("ftp://frigate.local", "invalid_url"),
+        ("http://:5000", "invalid_url"),
+        ("http://[::1", "invalid_url"),
         (None, "cannot_connect"),
     ],
 )
@@ -222,7 +241,7 @@ async def test_frigate_login(hass: HomeAssistant, socket_enabled: None) -> None:
 async def test_same_frigate_twice_aborts(
     hass: HomeAssistant, frigate: FrigateEmulator
 ) -> None:
-    """The normalised Frigate URL is the unique id."""
+    """The normalized Frigate URL is the unique id."""
     make_entry(frigate_url=frigate.url).add_to_hass(hass)
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_USER}
@@ -235,39 +254,35 @@ async def test_same_frigate_twice_aborts(
     assert result["reason"] == "already_configured"
 
 
+@pytest.mark.parametrize("flow", ["entry", "subentry"])
 async def test_detector_errors_then_recover(
-    hass: HomeAssistant, compreface: CompreFaceEmulator
+    hass: HomeAssistant, compreface: CompreFaceEmulator, flow: str
 ) -> None:
-    """Wrong key, dead server, wrong server type: each has its error; the right input works."""
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
-    flow_id = result["flow_id"]
-    result = await hass.config_entries.flow.async_configure(
-        flow_id, {CONF_TYPE: "compreface"}
-    )
+    """Wrong key, dead server, wrong server type: each has its error; the right input works.
 
-    result = await hass.config_entries.flow.async_configure(
+    The first detector of a new entry and an added detector share these steps.
+    """
+    manager, result = await start_detector_flow(hass, flow)
+    flow_id = result["flow_id"]
+    result = await manager.async_configure(flow_id, {CONF_TYPE: "compreface"})
+    assert result["step_id"] == "remote"
+
+    result = await manager.async_configure(
         flow_id, compreface_input(compreface, **{CONF_API_KEY: "not-a-uuid"})
     )
     assert result["errors"] == {"base": "invalid_auth"}
-    result = await hass.config_entries.flow.async_configure(
+    result = await manager.async_configure(
         flow_id, compreface_input(compreface, **{CONF_URL: closed_port_url()})
     )
     assert result["errors"] == {"base": "cannot_connect"}
-    result = await hass.config_entries.flow.async_configure(
+    result = await manager.async_configure(
         flow_id, compreface_input(compreface, **{CONF_URL: "compreface:8000"})
     )
     assert result["errors"] == {"base": "invalid_url"}
     compreface.fail_next(500, "<html>Bad gateway</html>", content_type="text/html")
-    result = await hass.config_entries.flow.async_configure(
-        flow_id, compreface_input(compreface)
-    )
+    result = await manager.async_configure(flow_id, compreface_input(compreface))
     assert result["errors"] == {"base": "invalid_response"}
-    result = await hass.config_entries.flow.async_configure(
-        flow_id, compreface_input(compreface)
-    )
+    result = await manager.async_configure(flow_id, compreface_input(compreface))
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
@@ -352,24 +367,6 @@ async def test_add_and_reconfigure_detector_subentry(
         result["flow_id"], {CONF_URL: compreface.url, CONF_API_KEY: COMPREFACE_KEY}
     )
     assert result["reason"] == "already_configured"
-
-
-async def test_subentry_errors(
-    hass: HomeAssistant, compreface: CompreFaceEmulator
-) -> None:
-    """The add-detector form shows validation errors."""
-    entry = make_entry()
-    entry.add_to_hass(hass)
-    result = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, SUBENTRY_DETECTOR), context={"source": SOURCE_USER}
-    )
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {CONF_TYPE: "compreface"}
-    )
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], compreface_input(compreface, **{CONF_API_KEY: "x"})
-    )
-    assert result["errors"] == {"base": "invalid_auth"}
 
 
 async def test_reconfigure_entry(hass: HomeAssistant, socket_enabled: None) -> None:
@@ -513,8 +510,11 @@ async def test_flow_with_local_detector(
     )
     assert result["step_id"] == "detector"
     assert result["data_schema"]({}) == {CONF_TYPE: "local"}
+    assert result["data_schema"].schema[CONF_TYPE].config["options"] == [
+        "local", "compreface", "deepstack", "codeproject", "facebox",
+    ]  # fmt: skip
     result = await flow.async_configure(result["flow_id"], {CONF_TYPE: "local"})
-    assert result["step_id"] == "detector_local"
+    assert result["step_id"] == "local"
     assert {str(key) for key in result["data_schema"].schema} == {
         CONF_UPSAMPLE, CONF_MAX_HEIGHT, CONF_DISTANCE_THRESHOLD, CONF_CAMERAS,
     }  # fmt: skip
@@ -544,6 +544,7 @@ async def test_flow_with_local_detector(
         ({"check": LocalEngineError("Model file x is missing")}, "local_failed"),
     ],
 )  # fmt: skip
+@pytest.mark.parametrize("flow", ["entry", "subentry"])
 @pytest.mark.allow_errors  # the failed install is logged as an error, as users need it
 async def test_local_detector_errors_then_recover(
     hass: HomeAssistant,
@@ -552,38 +553,38 @@ async def test_local_detector_errors_then_recover(
     caplog: pytest.LogCaptureFixture,
     failure: dict[str, Exception],
     error: str,
+    flow: str,
 ) -> None:
     """A failed install or model load shows the local form again with a clear error."""
     install.side_effect = failure.get("install")
     local_check.side_effect = failure.get("check")
-    flow = hass.config_entries.flow
-    result = await flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    result = await flow.async_configure(result["flow_id"], {})
-    result = await flow.async_configure(result["flow_id"], {CONF_TYPE: "local"})
-    result = await flow.async_configure(result["flow_id"], LOCAL_INPUT)
-    result = await finish_progress(hass, result, flow)
+    manager, result = await start_detector_flow(hass, flow)
+    result = await manager.async_configure(result["flow_id"], {CONF_TYPE: "local"})
+    assert result["errors"] == {}
+    result = await manager.async_configure(result["flow_id"], LOCAL_INPUT)
+    result = await finish_progress(hass, result, manager)
 
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "detector_local"
+    assert result["step_id"] == "local"
     assert result["errors"] == {"base": error}
     assert suggested(result, CONF_MAX_HEIGHT) == 480  # the input is kept
     assert "dlib-bin" in caplog.text or "Model file x is missing" in caplog.text
 
     install.side_effect = local_check.side_effect = None
-    result = await flow.async_configure(result["flow_id"], LOCAL_INPUT)
-    result = await finish_progress(hass, result, flow)
+    result = await manager.async_configure(result["flow_id"], LOCAL_INPUT)
+    result = await finish_progress(hass, result, manager)
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
-@pytest.mark.allow_errors  # the failed install is logged as an error, as users need it
 async def test_local_detector_subentry(
     hass: HomeAssistant,
     deepstack: DeepStackEmulator,
-    codeproject: DeepStackEmulator,
+    start_emulator: StartEmulator,
     install: AsyncMock,
     local_check: AsyncMock,
 ) -> None:
     """Add a local detector; a second one is refused; reconfigure it, and into a server."""
+    codeproject = await start_emulator("codeproject")
     entry = make_entry(detectors=[detector_subentry("deepstack", deepstack.url)])
     entry.add_to_hass(hass)
     manager = hass.config_entries.subentries
@@ -594,13 +595,6 @@ async def test_local_detector_subentry(
     assert result["data_schema"]({}) == {CONF_TYPE: "local"}
     result = await manager.async_configure(result["flow_id"], {CONF_TYPE: "local"})
     assert result["step_id"] == "local"
-    assert result["errors"] == {}
-    install.side_effect = RequirementsNotFound(DOMAIN, ["dlib-bin"])
-    result = await manager.async_configure(result["flow_id"], LOCAL_INPUT)
-    result = await finish_progress(hass, result, manager)
-    assert result["step_id"] == "local"
-    assert result["errors"] == {"base": "requirements_failed"}
-    install.side_effect = None
     result = await manager.async_configure(result["flow_id"], LOCAL_INPUT)
     result = await finish_progress(hass, result, manager)
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -669,9 +663,7 @@ async def test_options_offer_frigate_cameras_and_zones(hass: HomeAssistant) -> N
         topic_prefix="frigate",
         cameras={"front_door": ("porch", "path"), "garden": ()},
     )
-    entry.runtime_data = SimpleNamespace(
-        coordinator=SimpleNamespace(frigate_config=config)
-    )
+    entry.runtime_data = SimpleNamespace(frigate=SimpleNamespace(config=config))
     entry.mock_state(hass, ConfigEntryState.LOADED)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     schema = result["data_schema"].schema
@@ -679,9 +671,102 @@ async def test_options_offer_frigate_cameras_and_zones(hass: HomeAssistant) -> N
     assert schema["zones"].config["options"] == ["front_door.porch", "front_door.path"]
 
 
-def test_titles_and_unique_ids_hide_credentials() -> None:
+@pytest.mark.parametrize(
+    ("data", "title", "unique_id"),
+    [
+        (
+            {CONF_TYPE: "facebox", CONF_URL: "http://user:secret@Facebox.local:8080/"},
+            "Facebox (http://facebox.local:8080)",
+            "facebox:http://facebox.local:8080",
+        ),
+        (
+            {CONF_TYPE: "compreface", CONF_URL: "HTTP://[FE80::1]:8000/cf/"},
+            "CompreFace (http://[fe80::1]:8000/cf)",
+            "compreface:http://[fe80::1]:8000/cf",
+        ),
+        ({CONF_TYPE: "local"}, "Local (dlib)", "local"),
+        # A type this version does not know keeps its name.
+        ({CONF_TYPE: "retired", CONF_URL: "http://h:1"}, "retired (http://h:1)", "retired:http://h:1"),
+    ],
+)  # fmt: skip
+def test_titles_and_unique_ids_hide_credentials(
+    data: dict[str, str], title: str, unique_id: str
+) -> None:
     """Basic-auth credentials in a detector URL never reach titles or unique ids."""
-    data = {CONF_TYPE: "facebox", CONF_URL: "http://user:secret@Facebox.local:8080/"}
-    assert detector_title(data) == "Facebox (http://facebox.local:8080/)"
-    assert detector_unique_id(data) == "facebox:http://facebox.local:8080"
-    assert normalise_url("HTTP://[::1]:5000/") == "http://[::1]:5000"
+    assert detector_title(data) == title
+    assert detector_unique_id(data) == unique_id
+
+
+@pytest.mark.parametrize(
+    ("url", "normalized"),
+    [
+        ("HTTP://[::1]:5000/", "http://[::1]:5000"),
+        (" https://Frigate.Local:8971// ", "https://frigate.local:8971"),
+        ("http://frigate:80/", "http://frigate:80"),  # an explicit port stays
+        ("http://[::1", "http://[::1"),  # unparsable: as typed, never an error
+    ],
+)
+def test_normalize_url(url: str, normalized: str) -> None:
+    """Unique ids: scheme and host lower-cased, no trailing slash."""
+    assert normalize_url(url) == normalized
+
+
+def test_detector_settings() -> None:
+    """One builder turns subentry data into client settings, defaults filled in."""
+    assert detector_settings({CONF_TYPE: "deepstack", CONF_URL: "http://d"}, "/x") == (
+        DetectorSettings(url="http://d")  # storage_dir only for the local detector
+    )
+    assert detector_settings(LOCAL_DATA, "/x") == DetectorSettings(
+        storage_dir="/x", upsample=0, max_height=480, distance_threshold=0.55
+    )
+    assert clean_detector_data({CONF_TYPE: "local"}) == {
+        CONF_TYPE: "local", CONF_UPSAMPLE: 1, CONF_MAX_HEIGHT: 720,
+        CONF_DISTANCE_THRESHOLD: 0.6, CONF_CAMERAS: [],
+    }  # fmt: skip
+
+
+def test_settings_from_options() -> None:
+    """The typed settings: defaults for what is missing, values converted."""
+    defaults = Settings.from_options({})
+    assert defaults == Settings(
+        rules=MatchRules(confidence=50.0, unknown_confidence=40.0, min_face_area=10000),
+        event_filter=EventFilter.create(
+            labels=["person"], cameras=[], zones=[], min_object_area=0.0
+        ),
+        snapshot_attempts=10,
+        latest_attempts=10,
+        run=RunSettings(delay=0.5, stop_on_match=True, parallel=True),
+        frigate_jitter=0.0,
+        image_height=800,
+        save_unknown=False,
+        purge_matches_hours=48.0,
+        purge_unknown_hours=48.0,
+        update_sub_label=False,
+        mqtt_publish=True,
+        mqtt_topic_matches="double-take/matches",
+        mqtt_topic_cameras="double-take/cameras",
+        presence_timeout=600.0,
+        camera_reset=30.0,
+    )
+    live = LiveSettings({})
+    live.update(
+        {
+            "confidence": 70.0,
+            "min_face_area": 2500.0,  # number selectors answer floats
+            "processing": "serial",
+            "mqtt_topic_matches": "dt/matches/",
+            "zones": ["front_door.porch"],
+            "image_height": 720.0,
+        }
+    )
+    settings = live.current
+    assert settings.rules.confidence == 70.0
+    assert settings.rules.min_face_area == 2500
+    assert isinstance(settings.rules.min_face_area, int)
+    assert settings.run.parallel is False
+    assert settings.mqtt_topic_matches == "dt/matches"
+    assert settings.event_filter == EventFilter.create(
+        labels=["person"], cameras=[], zones=["front_door.porch"], min_object_area=0
+    )
+    assert settings.image_height == 720
+    assert isinstance(settings.image_height, int)

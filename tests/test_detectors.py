@@ -2,12 +2,12 @@
 
 Every test drives a real client (``api/detectors``) over HTTP against an emulator from
 ``tests/emulators`` and asserts what a user of the integration would see: names,
-confidences and boxes of recognised faces, per-image training outcomes and typed errors.
+confidences and boxes of recognized faces, per-image training outcomes and typed errors.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 import socket
 from typing import Any
@@ -18,12 +18,14 @@ import pytest
 
 from custom_components.double_take.api.detectors import (
     DETECTOR_TYPES,
+    HTTP_DETECTOR_TYPES,
     CodeProjectDetector,
     CompreFaceDetector,
     DeepStackDetector,
     Detector,
     DetectorSettings,
     FaceboxDetector,
+    HttpDetector,
     LocalDetector,
     create_detector,
 )
@@ -33,6 +35,7 @@ from custom_components.double_take.api.errors import (
     ApiConnectionError,
     ApiResponseError,
 )
+from custom_components.double_take.api.http import safe_url
 from custom_components.double_take.api.models import (
     MANY_FACES,
     NO_FACE,
@@ -43,6 +46,7 @@ from custom_components.double_take.api.models import (
 )
 
 from .emulators.compreface import COMPREFACE_KEY
+from .emulators.fixtures import StartEmulator
 from .emulators.world import FaceSpec, FaceWorld
 
 ALL_KINDS = ("compreface", "deepstack", "codeproject", "facebox")
@@ -92,79 +96,76 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
         yield client_session
 
 
-def _make_rig(
-    request: pytest.FixtureRequest, kind: str, session: aiohttp.ClientSession
-) -> Rig:
-    server = request.getfixturevalue(kind)
-    api_key = COMPREFACE_KEY if kind == "compreface" else ""
-    detector = create_detector(
-        kind, session, DetectorSettings(url=server.url, api_key=api_key)
-    )
-    return Rig(kind, server, detector, session)
+type MakeRig = Callable[[str], Awaitable[Rig]]
+
+
+@pytest.fixture
+def make_rig(start_emulator: StartEmulator, session: aiohttp.ClientSession) -> MakeRig:
+    """Start the emulator of a detector kind and point a client at it."""
+
+    async def make(kind: str) -> Rig:
+        server = await start_emulator(kind)
+        api_key = COMPREFACE_KEY if kind == "compreface" else ""
+        detector = create_detector(
+            kind, session, DetectorSettings(url=server.url, api_key=api_key)
+        )
+        return Rig(kind, server, detector, session)
+
+    return make
 
 
 @pytest.fixture(params=ALL_KINDS)
-def rig(request: pytest.FixtureRequest, session: aiohttp.ClientSession) -> Rig:
+async def rig(request: pytest.FixtureRequest, make_rig: MakeRig) -> Rig:
     """Each detector in turn."""
-    return _make_rig(request, request.param, session)
+    return await make_rig(request.param)
 
 
 @pytest.fixture(params=LISTING_KINDS)
-def listing_rig(request: pytest.FixtureRequest, session: aiohttp.ClientSession) -> Rig:
+async def listing_rig(request: pytest.FixtureRequest, make_rig: MakeRig) -> Rig:
     """Detectors whose server can list trained subjects."""
-    return _make_rig(request, request.param, session)
+    return await make_rig(request.param)
 
 
 @pytest.fixture(params=PER_IMAGE_KINDS)
-def per_image_rig(
-    request: pytest.FixtureRequest, session: aiohttp.ClientSession
-) -> Rig:
+async def per_image_rig(request: pytest.FixtureRequest, make_rig: MakeRig) -> Rig:
     """Detectors trained with one request per image."""
-    return _make_rig(request, request.param, session)
+    return await make_rig(request.param)
 
 
 @pytest.fixture(params=SINGLE_CALL_KINDS)
-def single_call_rig(
-    request: pytest.FixtureRequest, session: aiohttp.ClientSession
-) -> Rig:
+async def single_call_rig(request: pytest.FixtureRequest, make_rig: MakeRig) -> Rig:
     """DeepStack and CodeProject.AI: one register call with every image."""
-    return _make_rig(request, request.param, session)
+    return await make_rig(request.param)
 
 
 @pytest.fixture
-def any_rig(request: pytest.FixtureRequest, session: aiohttp.ClientSession) -> Rig:
+async def any_rig(request: pytest.FixtureRequest, make_rig: MakeRig) -> Rig:
     """Run the detector named by an indirect parameter."""
-    return _make_rig(request, request.param, session)
+    return await make_rig(request.param)
 
 
 @pytest.fixture
-def compreface_rig(
-    request: pytest.FixtureRequest, session: aiohttp.ClientSession
-) -> Rig:
+async def compreface_rig(make_rig: MakeRig) -> Rig:
     """CompreFace only."""
-    return _make_rig(request, "compreface", session)
+    return await make_rig("compreface")
 
 
 @pytest.fixture
-def deepstack_rig(
-    request: pytest.FixtureRequest, session: aiohttp.ClientSession
-) -> Rig:
+async def deepstack_rig(make_rig: MakeRig) -> Rig:
     """DeepStack only."""
-    return _make_rig(request, "deepstack", session)
+    return await make_rig("deepstack")
 
 
 @pytest.fixture
-def codeproject_rig(
-    request: pytest.FixtureRequest, session: aiohttp.ClientSession
-) -> Rig:
+async def codeproject_rig(make_rig: MakeRig) -> Rig:
     """CodeProject.AI only."""
-    return _make_rig(request, "codeproject", session)
+    return await make_rig("codeproject")
 
 
 @pytest.fixture
-def facebox_rig(request: pytest.FixtureRequest, session: aiohttp.ClientSession) -> Rig:
+async def facebox_rig(make_rig: MakeRig) -> Rig:
     """Facebox only."""
-    return _make_rig(request, "facebox", session)
+    return await make_rig("facebox")
 
 
 @pytest.fixture
@@ -194,8 +195,8 @@ async def train_alice(rig: Rig, world: FaceWorld) -> list[Any]:
 # -- recognition -----------------------------------------------------------------------------
 
 
-async def test_recognises_a_trained_person(rig: Rig, face_world: FaceWorld) -> None:
-    """Alice trained on one photo is recognised in another photo of her."""
+async def test_recognizes_a_trained_person(rig: Rig, face_world: FaceWorld) -> None:
+    """Alice trained on one photo is recognized in another photo of her."""
     await train_alice(rig, face_world)
 
     faces = await rig.detector.recognize(
@@ -253,7 +254,7 @@ async def test_image_without_faces_gives_empty_list(
 
 
 async def test_png_image(rig: Rig, face_world: FaceWorld) -> None:
-    """A PNG is uploaded like a JPEG and recognised the same way."""
+    """A PNG is uploaded like a JPEG and recognized the same way."""
     await train_alice(rig, face_world)
 
     faces = await rig.detector.recognize(face_world.image(FaceSpec("alice"), fmt="PNG"))
@@ -295,7 +296,7 @@ async def test_names_are_lower_cased(rig: Rig, face_world: FaceWorld) -> None:
     assert [face.name for face in faces] == ["alice"]
 
 
-async def test_recognise_uploads_a_jpg_file(rig: Rig, face_world: FaceWorld) -> None:
+async def test_recognize_uploads_a_jpg_file(rig: Rig, face_world: FaceWorld) -> None:
     """Every upload is one file part with a .jpg name and an image content type."""
     image = face_world.image(FaceSpec("alice"))
 
@@ -1034,7 +1035,7 @@ async def test_long_error_pages_are_cut(rig: Rig, face_world: FaceWorld) -> None
     ],
     indirect=["any_rig"],
 )
-async def test_odd_answers_are_normalised(
+async def test_odd_answers_are_normalized(
     any_rig: Rig, face_world: FaceWorld, body: dict[str, Any], expected: list[Face]
 ) -> None:
     """Odd items are skipped, odd values clamped; nothing raises TypeError or KeyError."""
@@ -1145,6 +1146,42 @@ def test_registry() -> None:
         "local": LocalDetector,
     }
     assert issubclass(CodeProjectDetector, DeepStackDetector)
+    # Servers share the HTTP plumbing; the local detector has none of it.
+    assert {
+        kind: cls for kind, cls in registered.items() if issubclass(cls, HttpDetector)
+    } == HTTP_DETECTOR_TYPES
+    assert set(HTTP_DETECTOR_TYPES) == set(registered) - {"local"}
+    # A register call replaces the person's embedding on DeepStack and CodeProject.AI.
+    assert {kind for kind, cls in registered.items() if cls.replaces_on_train} == {
+        "deepstack",
+        "codeproject",
+    }
+
+
+async def test_local_detector_takes_no_session(session: aiohttp.ClientSession) -> None:
+    """The factory hands HA's session to the servers only."""
+    detector = create_detector("local", session, DetectorSettings())
+    try:
+        assert isinstance(detector, LocalDetector)
+        assert not isinstance(detector, HttpDetector)
+        assert session not in vars(detector).values()
+        assert detector.settings == DetectorSettings()
+    finally:
+        await detector.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://user:pw@host:8080/img.jpg?key=s3cret#x", "http://host:8080/img.jpg"),
+        ("https://host/a%20b/c.jpg?token=1", "https://host/a%20b/c.jpg"),
+        ("/local/path?x=1", "/local/path"),
+        ("http://[::1", "(invalid URL)"),
+    ],
+)
+def test_urls_in_messages_carry_no_secrets(url: str, shown: str) -> None:
+    """Error messages show a URL without its credentials or query."""
+    assert safe_url(url) == shown
 
 
 async def test_create_detector(session: aiohttp.ClientSession) -> None:

@@ -13,9 +13,9 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.double_take.const import DOMAIN
 from homeassistant.core import HomeAssistant
 
-from .common import ALICE, detector_subentry, make_entry, setup_entry
+from .common import ALICE, detector_subentry, emulator_subentry, make_entry, setup_entry
 from .emulators.compreface import COMPREFACE_KEY, CompreFaceEmulator
-from .emulators.facebox import FaceboxEmulator
+from .emulators.fixtures import StartEmulator
 from .emulators.frigate import FrigateEmulator
 from .emulators.world import FaceWorld
 
@@ -28,47 +28,46 @@ FACEBOX_PASSWORD = "facebox-pa55word-xyz"
 async def test_diagnostics_content_and_redaction(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
-    socket_enabled: None,
     compreface: CompreFaceEmulator,
-    facebox: FaceboxEmulator,
     frigate: FrigateEmulator,
+    start_emulator: StartEmulator,
     face_world: FaceWorld,
 ) -> None:
     """Config, options, detectors, counts, recent results and health; secrets redacted."""
     compreface.subjects["alice"] = ["alice"]
-    facebox.basic_auth = (FACEBOX_USER, FACEBOX_PASSWORD)
+    facebox = await start_emulator(
+        "facebox", basic_auth=(FACEBOX_USER, FACEBOX_PASSWORD)
+    )
     facebox_url = facebox.url.replace("://", f"://{FACEBOX_USER}:{FACEBOX_PASSWORD}@")
-    async with FrigateEmulator(
-        username=FRIGATE_USER, password=FRIGATE_PASSWORD
-    ) as secured:
-        entry = await setup_entry(
-            hass,
-            make_entry(
-                frigate_url=secured.url,
-                username=FRIGATE_USER,
-                password=FRIGATE_PASSWORD,
-                detectors=[
-                    detector_subentry(
-                        "compreface", compreface.url, api_key=COMPREFACE_KEY
-                    ),
-                    detector_subentry("facebox", facebox_url),
-                ],
-                options={"confidence": 70},
-            ),
-        )
-        frigate.set_latest("front_door", [face_world.image(ALICE)])
-        await hass.services.async_call(
-            DOMAIN,
-            "recognize",
-            {"url": f"{frigate.url}/api/front_door/latest.jpg"},
-            blocking=True,
-            return_response=True,
-        )
-        train = Path(hass.config.path("double_take", "train", "bob"))
-        train.mkdir(parents=True)
-        (train / "a.jpg").write_bytes(face_world.image())
+    secured = await start_emulator(
+        "frigate", username=FRIGATE_USER, password=FRIGATE_PASSWORD
+    )
+    entry = await setup_entry(
+        hass,
+        make_entry(
+            frigate_url=secured.url,
+            username=FRIGATE_USER,
+            password=FRIGATE_PASSWORD,
+            detectors=[
+                emulator_subentry(compreface),
+                detector_subentry("facebox", facebox_url),
+            ],
+            options={"confidence": 70},
+        ),
+    )
+    frigate.set_latest("front_door", [face_world.image(ALICE)])
+    await hass.services.async_call(
+        DOMAIN,
+        "recognize",
+        {"url": f"{frigate.url}/api/front_door/latest.jpg"},
+        blocking=True,
+        return_response=True,
+    )
+    train = Path(hass.config.path("double_take", "train", "bob"))
+    train.mkdir(parents=True)
+    (train / "a.jpg").write_bytes(face_world.image())
 
-        full = await _get_diagnostics_for_config_entry(hass, hass_client, entry)
+    full = await _get_diagnostics_for_config_entry(hass, hass_client, entry)
 
     text = json.dumps(full)
     for secret in (

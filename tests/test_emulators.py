@@ -14,8 +14,8 @@ import pytest
 
 from .emulators.base import EmulatorServer
 from .emulators.compreface import COMPREFACE_KEY, CompreFaceEmulator
-from .emulators.deepstack import CodeProjectEmulator, DeepStackEmulator
-from .emulators.facebox import FaceboxEmulator
+from .emulators.deepstack import DeepStackEmulator
+from .emulators.fixtures import StartEmulator
 from .emulators.world import DIFFERENT_PERSON_SIMILARITY, FaceSpec, FaceWorld
 
 ALICE = FaceSpec("alice", (100, 80, 120, 160), similarity=0.91234567)
@@ -77,9 +77,12 @@ def test_world_images_are_unique_real_and_remembered() -> None:
 
 
 async def test_recording_fail_next_and_restart(
-    facebox: FaceboxEmulator, face_world: FaceWorld, session: aiohttp.ClientSession
+    start_emulator: StartEmulator,
+    face_world: FaceWorld,
+    session: aiohttp.ClientSession,
 ) -> None:
     """Requests are recorded parsed; fail_next answers instead; restart keeps the URL."""
+    facebox = await start_emulator("facebox")
     image = face_world.image(ALICE)
     status, body = await call(
         session,
@@ -409,11 +412,12 @@ async def test_deepstack_register_replaces_and_recognize(
 
 
 async def test_codeproject_always_200_with_envelope(
-    codeproject: CodeProjectEmulator,
+    start_emulator: StartEmulator,
     face_world: FaceWorld,
     session: aiohttp.ClientSession,
 ) -> None:
     """Failures are HTTP 200 success:false code 500; files are read by index."""
+    codeproject = await start_emulator("codeproject")
     base = f"{codeproject.url}/v1/vision/face"
     status, body = await call(
         session,
@@ -454,7 +458,7 @@ async def test_codeproject_always_200_with_envelope(
         session, "POST", f"{base}/recognize", data=form(("upload", "x.jpg", alice))
     )
     assert body["success"] is True
-    assert body["message"] == "A face was recognised"
+    assert body["message"] == "A face was recognized"
     assert body["count"] == 1
     assert body["predictions"] == [
         {"confidence": 0.91234567, "userid": "al", "x_min": 100, "y_min": 80, "x_max": 220, "y_max": 240}
@@ -480,9 +484,12 @@ async def test_codeproject_always_200_with_envelope(
 
 
 async def test_facebox_teach_check_remove(
-    facebox: FaceboxEmulator, face_world: FaceWorld, session: aiohttp.ClientSession
+    start_emulator: StartEmulator,
+    face_world: FaceWorld,
+    session: aiohttp.ClientSession,
 ) -> None:
     """Teach with query params; check multipart and JSON base64; remove by id."""
+    facebox = await start_emulator("facebox")
     status, body = await call(
         session,
         "POST",
@@ -545,10 +552,10 @@ async def test_facebox_teach_check_remove(
 
 
 async def test_facebox_basic_auth(
-    facebox: FaceboxEmulator, session: aiohttp.ClientSession
+    start_emulator: StartEmulator, session: aiohttp.ClientSession
 ) -> None:
     """With Basic auth configured, requests without the right credentials get 401."""
-    facebox.basic_auth = ("user", "pass")
+    facebox = await start_emulator("facebox", basic_auth=("user", "pass"))
     assert (await call(session, "GET", f"{facebox.url}/info"))[0] == 401
     wrong = {"Authorization": aiohttp.encode_basic_auth("user", "nope")}
     assert (await call(session, "GET", f"{facebox.url}/info", headers=wrong))[0] == 401

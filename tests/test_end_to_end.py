@@ -25,8 +25,8 @@ from homeassistant.components.mqtt import ReceiveMessage
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 
-from .common import ALICE, detector_subentry, event_message, make_entry, setup_entry
-from .emulators.compreface import COMPREFACE_KEY, CompreFaceEmulator
+from .common import ALICE, event_message, setup_detectors
+from .emulators.compreface import CompreFaceEmulator
 from .emulators.frigate import FrigateEmulator
 from .emulators.world import FaceWorld
 from .mosquitto import (
@@ -175,15 +175,8 @@ async def test_frigate_event_to_match_through_mosquitto(
     """Frigate event on the broker → alice matched → bus event and topics on the broker."""
     compreface.subjects["alice"] = ["alice"]
     frigate.set_snapshot(EVENT_ID, [face_world.image(ALICE)])
-    entry = await setup_entry(
-        hass,
-        make_entry(
-            frigate_url=frigate.url,
-            detectors=[
-                detector_subentry("compreface", compreface.url, api_key=COMPREFACE_KEY)
-            ],
-            options=FAST,
-        ),
+    entry = await setup_detectors(
+        hass, compreface, frigate_url=frigate.url, options=FAST
     )
     assert entry.state is ConfigEntryState.LOADED
     matches = async_capture_events(hass, EVENT_MATCH)

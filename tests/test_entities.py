@@ -186,11 +186,11 @@ async def test_new_person_gets_entities_at_run_time(
     await fire(hass, event_message())
     assert hass.states.get("sensor.double_take_dave").state == "front_door"
     assert hass.states.get("binary_sensor.double_take_dave_presence").state == STATE_ON
-    assert entry.runtime_data.coordinator.persons == ["alice", "bob", "dave"]
+    assert entry.runtime_data.persons.names == ["alice", "bob", "dave"]
     # A reload right away keeps the new person (the index is written on unload).
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
-    assert entry.runtime_data.coordinator.persons == ["alice", "bob", "dave"]
+    assert entry.runtime_data.persons.names == ["alice", "bob", "dave"]
     assert hass.states.get("sensor.double_take_dave").state == "front_door"
 
 
@@ -394,9 +394,7 @@ async def test_detector_health_and_repair(
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
     assert len(compreface.requests) == before  # the server is down: nothing arrived
     # Checked with back-off (30 s, 60 s, 120 s, 240 s …), not on every 30 s tick.
-    health_state = entry.runtime_data.coordinator.health.states[
-        next(iter(entry.subentries))
-    ]
+    health_state = entry.runtime_data.health.states[next(iter(entry.subentries))]
     assert 3 <= health_state.failures <= 5
 
     await compreface.start()
@@ -442,15 +440,15 @@ async def test_remove_person_removes_entities(
     hass: HomeAssistant, entry: MockConfigEntry
 ) -> None:
     """Forgetting a person removes the device and its entities."""
-    coordinator = entry.runtime_data.coordinator
-    coordinator.async_remove_person("ALICE")
+    persons = entry.runtime_data.persons
+    persons.async_remove("ALICE")
     await hass.async_block_till_done()
     assert hass.states.get("sensor.double_take_alice") is None
-    assert coordinator.persons == ["bob"]
-    coordinator.async_remove_person("nobody")  # unknown names are ignored
-    coordinator.async_add_person("unknown")  # the unknown device is not a person
-    coordinator.async_add_person("../evil")  # invalid names are refused
-    assert coordinator.persons == ["bob"]
+    assert persons.names == ["bob"]
+    persons.async_remove("nobody")  # unknown names are ignored
+    persons.async_add("unknown")  # the unknown device is not a person
+    persons.async_add("../evil")  # invalid names are refused
+    assert persons.names == ["bob"]
 
 
 async def test_user_can_delete_person_and_stale_devices(
@@ -470,4 +468,4 @@ async def test_user_can_delete_person_and_stale_devices(
     assert await async_remove_config_entry_device(hass, entry, camera) is False
     assert await async_remove_config_entry_device(hass, entry, stale) is True
     assert await async_remove_config_entry_device(hass, entry, alice) is True
-    assert entry.runtime_data.coordinator.persons == ["bob"]
+    assert entry.runtime_data.persons.names == ["bob"]

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings, strategies as st
 import pytest
 
-from custom_components.double_take.events import (
+from custom_components.double_take.api.events import (
     EventFilter,
     EventRejected,
     EventTracker,

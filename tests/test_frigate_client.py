@@ -24,6 +24,7 @@ from custom_components.double_take.api.errors import (
 )
 from custom_components.double_take.api.frigate import FrigateClient, FrigateConfig
 
+from .emulators.fixtures import StartEmulator
 from .emulators.frigate import FrigateEmulator
 from .emulators.world import FaceSpec, FaceWorld
 
@@ -40,14 +41,9 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 @pytest.fixture
-async def secured(socket_enabled: None) -> AsyncIterator[FrigateEmulator]:
+async def secured(start_emulator: StartEmulator) -> FrigateEmulator:
     """Run a Frigate emulator that requires a login (port 8971 behaviour)."""
-    server = FrigateEmulator(username=USER, password=PASSWORD)
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
+    return await start_emulator("frigate", username=USER, password=PASSWORD)
 
 
 def client_for(
@@ -359,7 +355,7 @@ async def test_untrusted_event_ids_are_quoted(
 async def test_dot_segments_refused(
     session: aiohttp.ClientSession, frigate: FrigateEmulator, event_id: str
 ) -> None:
-    """Ids that URL normalisation would collapse are refused before any request."""
+    """Ids that URL normalization would collapse are refused before any request."""
     client = FrigateClient(session, frigate.url)
     with pytest.raises(ImageUnavailableError, match="invalid"):
         await client.snapshot(event_id, height=10)
@@ -676,6 +672,59 @@ async def test_bad_credentials(
         await client.snapshot(EVENT, height=10)
     assert secured.failed_logins == 2
     assert {r.path for r in secured.requests} == {"/api/login"}
+
+
+async def test_auth_failure_hook(
+    session: aiohttp.ClientSession, secured: FrigateEmulator
+) -> None:
+    """``on_auth_failure`` runs once per call that ends in ApiAuthError, before it.
+
+    Not for calls that succeed (a re-login after an expired token included), nor for
+    other errors.
+    """
+    secured.set_snapshot(EVENT, jpeg())
+    secured.add_event(EVENT)
+    calls: list[str] = []
+    client = client_for(
+        session, secured, on_auth_failure=lambda: calls.append("reauth")
+    )
+    await client.version()
+    secured.expire_tokens()
+    assert await client.snapshot(EVENT, height=10)
+    with pytest.raises(ImageUnavailableError):
+        await client.latest("nowhere", height=10)
+    assert calls == []
+
+    secured.token_lifetime = 0  # refused even right after a new login
+    secured.expire_tokens()
+    with pytest.raises(ApiAuthError, match="401"):
+        await client.version()
+    assert calls == ["reauth"]
+    with pytest.raises(ApiAuthError):
+        await client.snapshot(EVENT, height=10)
+    assert calls == ["reauth"] * 2
+
+    wrong = client_for(
+        session,
+        secured,
+        password="wrong",
+        on_auth_failure=lambda: calls.append("login"),
+    )
+    with pytest.raises(ApiAuthError, match="Login failed"):
+        await wrong.set_sub_label(EVENT, "alice", 0.9)
+    assert calls == ["reauth", "reauth", "login"]
+
+    anonymous = FrigateClient(
+        session, secured.url, on_auth_failure=lambda: calls.append("anonymous")
+    )
+    for call in (
+        anonymous.config(),
+        anonymous.latest("garden", height=10),
+        anonymous.set_sub_label(EVENT, "alice", 0.9),
+    ):
+        with pytest.raises(ApiAuthError):
+            await call
+    assert calls[3:] == ["anonymous"] * 3
 
 
 @pytest.mark.parametrize("status", [400, 403, 422])

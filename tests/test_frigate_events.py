@@ -22,6 +22,7 @@ from .common import (
     EVENT_ID,
     FAST,
     detector_subentry,
+    emulator_subentry,
     event_message,
     fire,
     make_entry,
@@ -29,7 +30,7 @@ from .common import (
     setup_entry,
     setup_frigate_entry,
 )
-from .emulators.compreface import COMPREFACE_KEY, CompreFaceEmulator
+from .emulators.compreface import CompreFaceEmulator
 from .emulators.deepstack import DeepStackEmulator
 from .emulators.frigate import FrigateEmulator
 from .emulators.world import FaceSpec, FaceWorld
@@ -365,8 +366,8 @@ async def test_detector_cameras_filter(
         make_entry(
             frigate_url=frigate.url,
             detectors=[
-                detector_subentry("compreface", compreface.url, api_key=COMPREFACE_KEY),
-                detector_subentry("deepstack", deepstack.url, cameras=["front_door"]),
+                emulator_subentry(compreface),
+                emulator_subentry(deepstack, cameras=["front_door"]),
                 detector_subentry(
                     "deepstack", deepstack.url + "/", cameras=["garden"], title="ds2"
                 ),
@@ -408,12 +409,12 @@ async def test_options_apply_without_reload(
     face_world: FaceWorld,
 ) -> None:
     """Raising the confidence above alice's score turns her match into a miss, no reload."""
-    coordinator = entry.runtime_data.coordinator
+    data = entry.runtime_data
     hass.config_entries.async_update_entry(
         entry, options={**entry.options, "confidence": 99}
     )
     await hass.async_block_till_done()
-    assert entry.runtime_data.coordinator is coordinator
+    assert entry.runtime_data is data  # not reloaded
     frigate.set_snapshot(EVENT_ID, [face_world.image(ALICE)])
     results = async_capture_events(hass, EVENT_RESULT)
     await fire(hass, event_message())

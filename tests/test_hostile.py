@@ -28,8 +28,14 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.double_take import coordinator as coordinator_module
+from custom_components.double_take import intake as intake_module
 from custom_components.double_take.api.detectors import compreface, deepstack, facebox
+from custom_components.double_take.api.events import (
+    EVENT_TYPES,
+    EventFilter,
+    EventRejected,
+    parse_event,
+)
 from custom_components.double_take.api.images import (
     MAX_PIXELS,
     image_problem,
@@ -38,16 +44,10 @@ from custom_components.double_take.api.images import (
 from custom_components.double_take.api.models import (
     Box,
     confidence_percent,
-    normalise_name,
+    normalize_name,
 )
 from custom_components.double_take.const import DOMAIN, EVENT_RESULT
 from custom_components.double_take.draw import Label, UndrawableImageError, draw_faces
-from custom_components.double_take.events import (
-    EVENT_TYPES,
-    EventFilter,
-    EventRejected,
-    parse_event,
-)
 from custom_components.double_take.storage import (
     FOLDERS,
     MAX_NAME_LENGTH,
@@ -238,45 +238,49 @@ def test_save_image_refuses_symlinked_person_folder(tmp_path: Path) -> None:
     assert not any(outside.iterdir())
 
 
-@settings(max_examples=400, deadline=None)
-@given(st.dictionaries(st.sampled_from(["box", "subjects", "x"]), JSON, max_size=3))
-def test_compreface_face_from_any_answer(item: dict[str, Any]) -> None:
-    """A CompreFace result item of any shape is a face with sane numbers."""
-    _assert_sane(compreface._face(item))
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    st.fixed_dictionaries(
-        {},
-        optional=dict.fromkeys(
-            ("userid", "confidence", "x_min", "y_min", "x_max", "y_max"), JSON
+# A detector's parser of one face, and answer items of any shape for it.
+FACE_ITEMS: dict[str, tuple[Callable[[dict[str, Any]], Any], st.SearchStrategy]] = {
+    # A CompreFace result item.
+    "compreface": (
+        compreface._face,
+        st.dictionaries(st.sampled_from(["box", "subjects", "x"]), JSON, max_size=3),
+    ),
+    # A DeepStack / CodeProject.AI prediction.
+    "deepstack": (
+        deepstack._face,
+        st.fixed_dictionaries(
+            {},
+            optional=dict.fromkeys(
+                ("userid", "confidence", "x_min", "y_min", "x_max", "y_max"), JSON
+            ),
         ),
-    )
-)
-def test_deepstack_face_from_any_answer(item: dict[str, Any]) -> None:
-    """A DeepStack prediction of any shape is a face with sane numbers."""
-    _assert_sane(deepstack._face(item))
+    ),
+    # A Facebox face.
+    "facebox": (
+        facebox._face,
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "matched": JSON,
+                "name": JSON,
+                "confidence": JSON,
+                "rect": st.fixed_dictionaries(
+                    {}, optional=dict.fromkeys(("top", "left", "width", "height"), JSON)
+                )
+                | JSON,
+            },
+        ),
+    ),
+}
 
 
-@settings(max_examples=300, deadline=None)
-@given(
-    st.fixed_dictionaries(
-        {},
-        optional={
-            "matched": JSON,
-            "name": JSON,
-            "confidence": JSON,
-            "rect": st.fixed_dictionaries(
-                {}, optional=dict.fromkeys(("top", "left", "width", "height"), JSON)
-            )
-            | JSON,
-        },
-    )
-)
-def test_facebox_face_from_any_answer(item: dict[str, Any]) -> None:
-    """A Facebox face of any shape is a face with sane numbers."""
-    _assert_sane(facebox._face(item))
+@pytest.mark.parametrize("kind", FACE_ITEMS)
+@settings(max_examples=400, deadline=None)
+@given(data=st.data())
+def test_face_from_any_answer(kind: str, data: st.DataObject) -> None:
+    """A detector's answer item of any shape is a face with sane numbers."""
+    parse, items = FACE_ITEMS[kind]
+    _assert_sane(parse(data.draw(items)))
 
 
 @settings(max_examples=300, deadline=None)
@@ -284,7 +288,7 @@ def test_facebox_face_from_any_answer(item: dict[str, Any]) -> None:
 def test_models_never_raise(a: Any, b: Any, c: Any, d: Any) -> None:
     """Scores, names and boxes from any JSON value."""
     assert 0 <= confidence_percent(a) <= 100
-    assert isinstance(normalise_name(a), str)
+    assert isinstance(normalize_name(a), str)
     for box in (Box.from_corners(a, b, c, d), Box.from_rect(a, b, c, d)):
         assert min(box.top, box.left, box.width, box.height) >= 0
 
@@ -514,7 +518,7 @@ UNUSUAL_IMAGES: dict[str, tuple[Callable[[FaceWorld], bytes], tuple[int, int], s
 
 
 @pytest.mark.parametrize("case", UNUSUAL_IMAGES)
-async def test_unusual_images_are_recognised_and_drawn(
+async def test_unusual_images_are_recognized_and_drawn(
     hass: HomeAssistant,
     entry: MockConfigEntry,
     frigate: FrigateEmulator,
@@ -674,7 +678,8 @@ HOSTILE_ANSWERS: dict[str, tuple[Any, str | None]] = {
             '{"result": [{"box": {"x_min": 200, "y_min": 100, "x_max": 350,'
             ' "y_max": 280}, "subjects": [{"subject": "\\ud800", "similarity": 0.99}]}]}'
         ),
-        "Not saving the image",
+        # A lone surrogate is not valid JSON text (orjson): a failed detection.
+        "body is not JSON",
     ),
     "huge_name": (
         {
@@ -727,7 +732,7 @@ async def test_hostile_detector_answers(
     assert outside_double_take(config_dir) == before
     assert_no_errors(caplog)
 
-    # The detector answers normally again: the next event is recognised.
+    # The detector answers normally again: the next event is recognized.
     frigate.set_snapshot("next-event", [face_world.image(ALICE)])
     await fire(hass, event_message(event_id="next-event"))
     assert [m["name"] for m in results[-1].data["matches"]] == ["alice"]
@@ -772,8 +777,8 @@ async def test_event_flood_is_bounded(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """More events than may wait: the excess is skipped with one warning, none crash."""
-    monkeypatch.setattr(coordinator_module, "MAX_CONCURRENT_RUNS", 2)
-    monkeypatch.setattr(coordinator_module, "MAX_WAITING_RUNS", 3)
+    monkeypatch.setattr(intake_module, "MAX_CONCURRENT_RUNS", 2)
+    monkeypatch.setattr(intake_module, "MAX_WAITING_RUNS", 3)
     frigate.delay = 0.05
     frigate.set_latest("front_door", [404])
     for number in range(8):

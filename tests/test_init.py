@@ -11,8 +11,15 @@ from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 
-from .common import detector_subentry, event_message, fire, make_entry, setup_entry
-from .emulators.compreface import COMPREFACE_KEY, CompreFaceEmulator
+from .common import (
+    emulator_subentry,
+    event_message,
+    fire,
+    make_entry,
+    setup_detectors,
+    setup_entry,
+)
+from .emulators.compreface import CompreFaceEmulator
 from .emulators.frigate import FrigateEmulator
 from .test_config_flow import closed_port_url
 
@@ -24,21 +31,14 @@ async def test_setup_creates_storage_and_unloads(
     compreface: CompreFaceEmulator,
 ) -> None:
     """Setup reads Frigate's config, creates double_take/, and unloads cleanly."""
-    entry = await setup_entry(
-        hass,
-        make_entry(
-            frigate_url=frigate.url,
-            detectors=[
-                detector_subentry("compreface", compreface.url, api_key=COMPREFACE_KEY)
-            ],
-        ),
-    )
+    entry = await setup_detectors(hass, compreface, frigate_url=frigate.url)
     assert entry.state is ConfigEntryState.LOADED
     for folder in ("matches", "unknown", "train", "local"):
         assert Path(hass.config.path("double_take", folder)).is_dir()
-    coordinator = entry.runtime_data.coordinator
-    assert coordinator.events_topic == "frigate/events"
-    assert [d.kind for d in coordinator.detectors] == ["compreface"]
+    data = entry.runtime_data
+    assert data.frigate is not None
+    assert data.frigate.events_topic == "frigate/events"
+    assert [d.kind for d in data.detectors] == ["compreface"]
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert entry.state is ConfigEntryState.NOT_LOADED
 
@@ -49,7 +49,9 @@ async def test_custom_topic_prefix(
     """The events topic uses Frigate's mqtt.topic_prefix."""
     async with FrigateEmulator(topic_prefix="nvr") as frigate:
         entry = await setup_entry(hass, make_entry(frigate_url=frigate.url))
-        assert entry.runtime_data.coordinator.events_topic == "nvr/events"
+        frigate_connection = entry.runtime_data.frigate
+        assert frigate_connection is not None
+        assert frigate_connection.events_topic == "nvr/events"
         await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -89,22 +91,16 @@ async def test_subentry_change_reloads(
 ) -> None:
     """Adding a detector reloads the entry so the new detector is used."""
     entry = await setup_entry(hass, make_entry())
-    coordinator = entry.runtime_data.coordinator
-    assert coordinator.detectors == []
-    sub = detector_subentry("compreface", compreface.url, api_key=COMPREFACE_KEY)
+    data = entry.runtime_data
+    assert data.detectors == []
+    assert data.intake is None  # no Frigate: nothing to subscribe to
     hass.config_entries.async_add_subentry(
-        entry,
-        ConfigSubentry(
-            data=sub["data"],
-            subentry_type=sub["subentry_type"],
-            title=sub["title"],
-            unique_id=sub["unique_id"],
-        ),
+        entry, ConfigSubentry(**emulator_subentry(compreface))
     )
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    assert entry.runtime_data.coordinator is not coordinator
-    assert [d.kind for d in entry.runtime_data.coordinator.detectors] == ["compreface"]
+    assert entry.runtime_data is not data
+    assert [d.kind for d in entry.runtime_data.detectors] == ["compreface"]
 
 
 async def test_frigate_credentials_rejected_while_running_start_reauth(
@@ -112,19 +108,13 @@ async def test_frigate_credentials_rejected_while_running_start_reauth(
 ) -> None:
     """A password changed in Frigate while running: the run fails softly and reauth starts."""
     async with FrigateEmulator(username="admin", password="old") as frigate:
-        entry = await setup_entry(
+        entry = await setup_detectors(
             hass,
-            make_entry(
-                frigate_url=frigate.url,
-                username="admin",
-                password="old",
-                detectors=[
-                    detector_subentry(
-                        "compreface", compreface.url, api_key=COMPREFACE_KEY
-                    )
-                ],
-                options={"snapshot_attempts": 1, "latest_attempts": 0},
-            ),
+            compreface,
+            frigate_url=frigate.url,
+            username="admin",
+            password="old",
+            options={"snapshot_attempts": 1, "latest_attempts": 0},
         )
         frigate.password = "new"
         frigate.expire_tokens()

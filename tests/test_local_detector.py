@@ -47,6 +47,7 @@ from custom_components.double_take.api.local import (
     FaceEngine,
     FaceRecord,
     FaceWorker,
+    FoundFace,
     LocalEngineError,
     Sample,
     distance_to_confidence,
@@ -86,9 +87,23 @@ FACES = Path(__file__).parent / "fixtures" / "faces"
 dlib = pytest.mark.dlib
 
 
+DEFAULTS = DetectorSettings()  # the local detector's defaults: upsample, max_height
+
+
 def photo(name: str) -> bytes:
     """Bytes of a fixture photo."""
     return (FACES / f"{name}.jpg").read_bytes()
+
+
+def find_faces(
+    engine: FaceEngine,
+    image: bytes,
+    *,
+    upsample: int = DEFAULTS.upsample,
+    max_height: int = DEFAULTS.max_height,
+) -> list[FoundFace]:
+    """Every face the engine finds, with the local detector's settings by default."""
+    return engine.faces(image, upsample=upsample, max_height=max_height)
 
 
 def jpeg(picture: Image.Image, **params: Any) -> bytes:
@@ -224,7 +239,7 @@ def test_same_person_near_different_people_far(engine: FaceEngine) -> None:
     """The calibration the README documents: same person < 0.5 apart, others > 0.7."""
     descriptors = {}
     for name in ("obama", "obama2", "biden"):
-        (face,) = engine.faces(photo(name))
+        (face,) = find_faces(engine, photo(name))
         assert face.descriptor.shape == (128,)
         descriptors[name] = face.descriptor
 
@@ -242,13 +257,13 @@ def test_same_person_near_different_people_far(engine: FaceEngine) -> None:
 @dlib
 def test_no_face(engine: FaceEngine) -> None:
     """A photo without a face has no faces."""
-    assert engine.faces(photo("no_face")) == []
+    assert find_faces(engine, photo("no_face")) == []
 
 
 @dlib
 def test_several_faces(engine: FaceEngine) -> None:
     """Every face is found, each with its own box."""
-    faces = engine.faces(side_by_side("obama", "biden"))
+    faces = find_faces(engine, side_by_side("obama", "biden"))
     assert len(faces) == 2
     left, right = sorted(faces, key=lambda face: face.box.left)
     assert left.box.left + left.box.width <= 480 <= right.box.left
@@ -257,8 +272,8 @@ def test_several_faces(engine: FaceEngine) -> None:
 @dlib
 def test_box_in_pixels_of_the_original_image(engine: FaceEngine) -> None:
     """Downscaling for detection does not change the box reported."""
-    (full,) = engine.faces(photo("obama"), max_height=600)
-    (small,) = engine.faces(photo("obama"), max_height=300)
+    (full,) = find_faces(engine, photo("obama"), max_height=600)
+    (small,) = find_faces(engine, photo("obama"), max_height=300)
     for value_full, value_small in zip(
         full.box.as_dict().values(), small.box.as_dict().values(), strict=True
     ):
@@ -269,20 +284,20 @@ def test_box_in_pixels_of_the_original_image(engine: FaceEngine) -> None:
     # The same photo at twice the size: the box doubles.
     picture = Image.open(FACES / "obama.jpg")
     big = jpeg(picture.resize((960, 1200)))
-    (doubled,) = engine.faces(big, max_height=600)
+    (doubled,) = find_faces(engine, big, max_height=600)
     assert abs(doubled.box.left - 2 * full.box.left) <= 12
     assert abs(doubled.box.width - 2 * full.box.width) <= 12
 
 
 @dlib
 def test_exif_orientation_is_applied(engine: FaceEngine) -> None:
-    """A phone photo stored sideways with an EXIF orientation is analysed upright."""
+    """A phone photo stored sideways with an EXIF orientation is analyzed upright."""
     upright = Image.open(FACES / "obama.jpg")
     exif = Image.Exif()
     exif[0x0112] = 6  # the viewer rotates it 90° clockwise
     sideways = jpeg(upright.transpose(Image.Transpose.ROTATE_90), exif=exif)
-    (face,) = engine.faces(sideways)
-    (reference,) = engine.faces(photo("obama"))
+    (face,) = find_faces(engine, sideways)
+    (reference,) = find_faces(engine, photo("obama"))
     assert abs(face.box.left - reference.box.left) <= 6
     assert abs(face.box.top - reference.box.top) <= 6
     assert float(np.linalg.norm(face.descriptor - reference.descriptor)) < 0.2
@@ -293,17 +308,17 @@ def test_upsampling_finds_small_faces(engine: FaceEngine) -> None:
     """A face of about 50 px is found only with upsampling."""
     picture = Image.open(FACES / "obama.jpg")
     tiny = jpeg(picture.resize((120, 150)))
-    assert engine.faces(tiny, upsample=0) == []
-    assert len(engine.faces(tiny, upsample=1)) == 1
+    assert find_faces(engine, tiny, upsample=0) == []
+    assert len(find_faces(engine, tiny, upsample=1)) == 1
 
 
 @dlib
 def test_bad_images(engine: FaceEngine) -> None:
     """Bytes that are not an image, or a truncated one, are BadImageError."""
     with pytest.raises(BadImageError, match="not a readable image"):
-        engine.faces(b"<html>not an image</html>")
+        find_faces(engine, b"<html>not an image</html>")
     with pytest.raises(BadImageError, match="not a readable image"):
-        engine.faces(photo("obama")[:5000])
+        find_faces(engine, photo("obama")[:5000])
 
 
 def test_decode_downscales_and_converts() -> None:
@@ -481,7 +496,7 @@ def damage(change: str) -> Any:
         case "short":
             entry["descriptor"] = [0.0] * 127
         case "nan":
-            entry["descriptor"][3] = float("nan")  # json writes NaN
+            entry["descriptor"][3] = float("nan")  # json writes NaN: not JSON
         case "bool":
             entry["descriptor"][3] = True
         case "ref":
@@ -500,7 +515,7 @@ def damage(change: str) -> Any:
         ("empty person", "person 'alice'"),
         ("entry", "not an object"),
         ("short", "entry 'r'"),
-        ("nan", "entry 'r'"),
+        ("nan", "is damaged"),
         ("bool", "entry 'r'"),
         ("ref", "entry 5"),
     ],
@@ -542,7 +557,7 @@ def test_store_file_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     def fail(*args: Any, **kwargs: Any) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("json.dump", fail)
+    monkeypatch.setattr("os.fsync", fail)
     with pytest.raises(DescriptorStoreError, match="No space left"):
         store.save()
     assert list((tmp_path / "disk-full").iterdir()) == []
@@ -559,7 +574,7 @@ def test_worker_functions_in_this_process(
     monkeypatch.setattr(worker_module, "_engines", {})
     assert worker_module._child_load(None) == os.getpid()
     (record,) = worker_module._child_faces(None, photo("obama"), 1, 720)
-    (found,) = engine.faces(photo("obama"))
+    (found,) = find_faces(engine, photo("obama"))
     assert isinstance(record, FaceRecord)
     assert record.box == found.box
     assert isinstance(record.descriptor, bytes)
@@ -628,7 +643,9 @@ async def test_forkserver_start_method_works_too() -> None:
     pytest_socket.socket_allow_hosts(["127.0.0.1"], allow_unix_socket=True)
     forked = FaceWorker(start_method="forkserver")
     try:
-        (record,) = await forked.faces(photo("obama"), upsample=0)
+        (record,) = await forked.faces(
+            photo("obama"), upsample=0, max_height=DEFAULTS.max_height
+        )
         assert record.width > 100
         assert not await forked._call(local_probe.imported, "homeassistant")
     finally:
@@ -675,8 +692,8 @@ async def test_recognition_does_not_stall_the_event_loop(
         faces = sorted(task.result(), key=lambda face: face.box.left)
         assert [face.name for face in faces] == ["obama", UNKNOWN, "obama"]
     stall, baseline = statistics.median(busy), statistics.median(idle)
-    assert stall < baseline + 0.010, f"recognising {busy}, idle {idle}"
-    assert stall < 0.015 or baseline > 0.005, f"recognising {busy}, idle {idle}"
+    assert stall < baseline + 0.010, f"recognizing {busy}, idle {idle}"
+    assert stall < 0.015 or baseline > 0.005, f"recognizing {busy}, idle {idle}"
 
 
 @dlib
@@ -684,7 +701,7 @@ async def test_killed_worker_is_replaced(
     own_worker: FaceWorker, session: aiohttp.ClientSession
 ) -> None:
     """A worker process killed during an image fails that image; the next one works."""
-    detector = LocalDetector(session, DetectorSettings(upsample=2), worker=own_worker)
+    detector = LocalDetector(DetectorSettings(upsample=2), worker=own_worker)
     await detector.check()
     first = own_worker.pid
     assert first is not None
@@ -817,8 +834,8 @@ async def test_last_detector_to_close_stops_the_worker(
 ) -> None:
     """Every local detector holds the worker; the last to close stops its process."""
     threads = pool_threads()
-    first = LocalDetector(session, DetectorSettings(), worker=own_worker)
-    second = LocalDetector(session, DetectorSettings(), worker=own_worker)
+    first = LocalDetector(DetectorSettings(), worker=own_worker)
+    second = LocalDetector(DetectorSettings(), worker=own_worker)
     assert own_worker.users == 2
     pid = await own_worker._call(os.getpid)
     assert len(pool_threads() - threads) == 2  # the pool's manager and queue feeder
@@ -839,14 +856,24 @@ async def test_last_detector_to_close_stops_the_worker(
     assert await own_worker._call(os.getpid) not in (pid, None)
 
 
-async def test_detector_dropped_without_close(session: aiohttp.ClientSession) -> None:
-    """A detector garbage-collected without close() lets go of the worker too."""
+async def test_detector_dropped_without_close(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A detector dropped without close() keeps holding the worker; the exit hook stops it.
+
+    Garbage collection is no lifetime: only close() and interpreter exit end the process.
+    """
     worker = FaceWorker()
-    detector = LocalDetector(session, DetectorSettings(), worker=worker)
-    assert worker.users == 1
+    monkeypatch.setattr(worker_module, "_WORKERS", {worker})
+    detector = LocalDetector(DetectorSettings(), worker=worker)
+    pid = await worker._call(os.getpid)
     del detector
     gc.collect()
-    assert worker.users == 0
+    assert (worker.users, worker.pid) == (1, pid)
+    await in_executor(worker_module._shutdown_all)
+    assert worker.pid is None
+    assert await gone(pid)
+    worker.release()
     worker.release()  # more releases than holders: stays at 0
     assert worker.users == 0
 
@@ -868,7 +895,7 @@ def test_exit_hook_stops_every_worker(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_train_recognize_remove_and_persist(
     worker: FaceWorker, session: aiohttp.ClientSession, tmp_path: Path
 ) -> None:
-    """Obama trained on one photo is recognised on another; Biden stays unknown."""
+    """Obama trained on one photo is recognized on another; Biden stays unknown."""
     detector = local_detector(session, tmp_path)
     assert detector.kind == "local"
     assert detector.label == "Local (dlib)"
@@ -992,9 +1019,7 @@ async def test_check_without_models(
     session: aiohttp.ClientSession, tmp_path: Path
 ) -> None:
     """check() fails when the worker process cannot load the models."""
-    detector = LocalDetector(
-        session, DetectorSettings(), worker=FaceWorker(tmp_path / "none")
-    )
+    detector = LocalDetector(DetectorSettings(), worker=FaceWorker(tmp_path / "none"))
     try:
         with pytest.raises(
             LocalEngineError, match=r"^Local \(dlib\): Model file .* is missing"
@@ -1063,7 +1088,9 @@ def local_subentry(**data: Any) -> ConfigSubentryData:
 @pytest.fixture
 def install() -> Iterator[AsyncMock]:
     """HA's requirements helper, patched: nothing is downloaded."""
-    with patch("custom_components.double_take.async_process_requirements") as mock:
+    with patch(
+        "custom_components.double_take.detectors.async_process_requirements"
+    ) as mock:
         yield mock
 
 
@@ -1084,14 +1111,14 @@ async def recognize(hass: HomeAssistant, path: Path) -> dict[str, Any]:
 async def test_recognize_action_with_local_detector(
     hass: HomeAssistant, worker: FaceWorker, install: AsyncMock, tmp_path: Path
 ) -> None:
-    """A plain install: train obama, recognise him on another photo, reload, again."""
+    """A plain install: train obama, recognize him on another photo, reload, again."""
     hass.config.allowlist_external_dirs = {str(tmp_path)}
     for name in ("obama2", "biden"):
         (tmp_path / f"{name}.jpg").write_bytes(photo(name))
     entry = await setup_entry(hass, make_entry(detectors=[local_subentry()]))
     assert entry.state is ConfigEntryState.LOADED
     install.assert_awaited_once_with(hass, DOMAIN, REQUIREMENTS, is_built_in=False)
-    (handle,) = entry.runtime_data.coordinator.detectors
+    (handle,) = entry.runtime_data.detectors
     assert handle.kind == "local"
     (outcome,) = await handle.detector.train(
         "obama", [TrainingImage("obama.jpg", photo("obama"))]
@@ -1114,11 +1141,11 @@ async def test_recognize_action_with_local_detector(
     # The training survives a reload (and a restart: it is on disk).
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
-    assert entry.runtime_data.coordinator.detectors[0].detector is not handle.detector
+    assert entry.runtime_data.detectors[0].detector is not handle.detector
     assert handle.detector.closed
     response = await recognize(hass, tmp_path / "obama2.jpg")
     assert [m["name"] for m in response["matches"]] == ["obama"]
-    assert "obama" in entry.runtime_data.coordinator.persons
+    assert "obama" in entry.runtime_data.persons.names
 
 
 @dlib

@@ -9,6 +9,7 @@ from custom_components.double_take.api.detectors import Detector
 from custom_components.double_take.api.models import Face, TrainingImage, TrainOutcome
 from custom_components.double_take.const import CONF_CONCURRENCY
 from custom_components.double_take.pipeline import DetectorHandle
+from custom_components.double_take.result import MatchRules
 from homeassistant.core import HomeAssistant
 
 from .common import detector_subentry, make_entry, setup_entry
@@ -48,12 +49,15 @@ class SlowDetector(Detector):
         raise NotImplementedError
 
 
+RULES = MatchRules(confidence=50, unknown_confidence=40, min_face_area=0)
+
+
 async def test_detector_concurrency_is_bounded() -> None:
     """However many images arrive at once, a detector gets at most `concurrency`."""
     detector = SlowDetector()
     handle = DetectorHandle(id="d", name="slow", detector=detector, concurrency=3)
     await asyncio.gather(
-        *(handle.analyse(b"image", lambda *_: None) for _ in range(20))
+        *(handle.analyze(b"image", RULES, lambda *_: None) for _ in range(20))
     )
     assert detector.most == 3
 
@@ -65,5 +69,5 @@ async def test_concurrency_comes_from_the_subentry(
     subentry = detector_subentry("deepstack", deepstack.url)
     subentry["data"] = {**subentry["data"], CONF_CONCURRENCY: 2}
     entry = await setup_entry(hass, make_entry(detectors=[subentry]))
-    (handle,) = entry.runtime_data.coordinator.detectors
+    (handle,) = entry.runtime_data.detectors
     assert handle.concurrency == 2

@@ -14,8 +14,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.setup import async_setup_component
 
-from .common import detector_subentry, make_entry, setup_entry
-from .emulators.compreface import COMPREFACE_KEY, CompreFaceEmulator
+from .common import make_entry, setup_detectors, setup_entry
+from .emulators.compreface import CompreFaceEmulator
 from .emulators.deepstack import DeepStackEmulator
 from .emulators.frigate import FrigateEmulator
 from .emulators.world import FaceSpec, FaceWorld
@@ -27,21 +27,6 @@ ALICE_BOX = (200, 100, 150, 180)
 async def alice_trained(compreface: CompreFaceEmulator, face_world: FaceWorld) -> None:
     """CompreFace knows alice from one photo."""
     compreface.subjects["alice"] = ["alice"]
-
-
-async def setup_compreface(
-    hass: HomeAssistant, compreface: CompreFaceEmulator, **entry_args: object
-) -> None:
-    """One entry with the CompreFace emulator as its only detector."""
-    await setup_entry(
-        hass,
-        make_entry(
-            detectors=[
-                detector_subentry("compreface", compreface.url, api_key=COMPREFACE_KEY)
-            ],
-            **entry_args,  # type: ignore[arg-type]
-        ),
-    )
 
 
 async def recognize(hass: HomeAssistant, **data: object) -> dict:
@@ -59,7 +44,7 @@ async def test_recognize_url(
     alice_trained: None,
 ) -> None:
     """An image URL: alice is matched, the result has the original Double Take shape."""
-    await setup_compreface(hass, compreface)
+    await setup_detectors(hass, compreface)
     frigate.set_latest("front_door", [face_world.image(FaceSpec("alice", ALICE_BOX))])
     matches = async_capture_events(hass, EVENT_MATCH)
     results = async_capture_events(hass, EVENT_RESULT)
@@ -103,7 +88,7 @@ async def test_recognize_image_path_and_all_results(
             FaceSpec("alice", ALICE_BOX), FaceSpec("mallory", (10, 10, 60, 60))
         )
     )
-    await setup_compreface(hass, compreface)
+    await setup_detectors(hass, compreface)
 
     response = await recognize(
         hass, image_path=str(image), results="all", camera="door", room="Hall"
@@ -130,7 +115,7 @@ async def test_small_face_is_a_miss(
     frigate: FrigateEmulator,
 ) -> None:
     """A named face smaller than min_face_area is a miss, not a match."""
-    await setup_compreface(hass, compreface)
+    await setup_detectors(hass, compreface)
     frigate.set_latest("garden", [face_world.image(FaceSpec("alice", (0, 0, 50, 50)))])
     response = await recognize(hass, url=f"{frigate.url}/api/garden/latest.jpg")
     assert response["matches"] == []
@@ -145,7 +130,7 @@ async def test_recognize_frigate_event_stops_on_match(
     alice_trained: None,
 ) -> None:
     """A Frigate event id: snapshots are fetched until the first match."""
-    await setup_compreface(hass, compreface, frigate_url=frigate.url)
+    await setup_detectors(hass, compreface, frigate_url=frigate.url)
     frigate.set_snapshot(
         "1760011207.412398-k3w9qz",
         [404, face_world.image(FaceSpec("alice", ALICE_BOX)), face_world.image()],
@@ -168,10 +153,10 @@ async def test_recognize_camera_entity(
     alice_trained: None,
 ) -> None:
     """A camera entity's current image is used."""
-    await setup_compreface(hass, compreface)
+    await setup_detectors(hass, compreface)
     image = Image("image/jpeg", face_world.image(FaceSpec("alice", ALICE_BOX)))
     with patch(
-        "custom_components.double_take.action_inputs.async_get_image",
+        "custom_components.double_take.sources.async_get_image",
         return_value=image,
     ) as get_image:
         response = await recognize(hass, camera_entity_id="camera.porch")
@@ -189,15 +174,7 @@ async def test_serial_processing_with_two_detectors(
     """Both detectors are asked; the best answer per name wins."""
     compreface.subjects["alice"] = ["alice"]
     deepstack.subjects["alice"] = ["alice"]
-    await setup_entry(
-        hass,
-        make_entry(
-            detectors=[
-                detector_subentry("compreface", compreface.url, api_key=COMPREFACE_KEY),
-                detector_subentry("deepstack", deepstack.url),
-            ]
-        ),
-    )
+    await setup_detectors(hass, compreface, deepstack)
     frigate.set_latest(
         "front_door", [face_world.image(FaceSpec("alice", ALICE_BOX, similarity=0.9))]
     )
@@ -226,15 +203,7 @@ async def test_one_detector_failing_still_answers(
     deepstack.fail_next(
         500, {"success": False, "error": "error occured on the server", "duration": 0}
     )
-    await setup_entry(
-        hass,
-        make_entry(
-            detectors=[
-                detector_subentry("compreface", compreface.url, api_key=COMPREFACE_KEY),
-                detector_subentry("deepstack", deepstack.url),
-            ]
-        ),
-    )
+    await setup_detectors(hass, compreface, deepstack)
     frigate.set_latest("front_door", [face_world.image(FaceSpec("alice", ALICE_BOX))])
     response = await recognize(hass, url=f"{frigate.url}/api/front_door/latest.jpg")
     assert response["matches"][0]["detector"] == "compreface"
@@ -247,7 +216,7 @@ async def test_all_detectors_failing_raises(
     face_world: FaceWorld,
 ) -> None:
     """When no detector could answer, the action fails with a translated error."""
-    await setup_compreface(hass, compreface)
+    await setup_detectors(hass, compreface)
     frigate.set_latest("front_door", [face_world.image()])
     compreface.fail_next(
         503, "<html>Service Unavailable</html>", content_type="text/html"
@@ -261,7 +230,7 @@ async def test_url_without_image_raises(
     hass: HomeAssistant, compreface: CompreFaceEmulator, frigate: FrigateEmulator
 ) -> None:
     """A URL that never gives an image is an error, after all attempts."""
-    await setup_compreface(hass, compreface)
+    await setup_detectors(hass, compreface)
     with pytest.raises(HomeAssistantError) as err:
         await recognize(hass, url=f"{frigate.url}/api/no_such_camera/latest.jpg")
     assert err.value.translation_key == "no_image"
@@ -280,7 +249,7 @@ async def test_bad_input(
     hass: HomeAssistant, compreface: CompreFaceEmulator, data: dict, key: str
 ) -> None:
     """Bad input raises a translated ServiceValidationError and calls no detector."""
-    await setup_compreface(hass, compreface)
+    await setup_detectors(hass, compreface)
     with pytest.raises(ServiceValidationError) as err:
         await recognize(hass, **data)
     assert err.value.translation_key == key
@@ -292,7 +261,7 @@ async def test_bad_files(
 ) -> None:
     """Missing and non-image files are validation errors."""
     hass.config.allowlist_external_dirs = {str(tmp_path)}
-    await setup_compreface(hass, compreface)
+    await setup_detectors(hass, compreface)
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(ServiceValidationError) as err:
         await recognize(hass, image_path=str(tmp_path / "notes.txt"))
@@ -309,30 +278,25 @@ async def test_entry_selection(
     assert await async_setup_component(hass, DOMAIN, {})
     with pytest.raises(ServiceValidationError) as err:
         await recognize(hass, url="http://127.0.0.1/x.jpg")
-    assert err.value.translation_key == "no_entry"
+    assert err.value.translation_key == "service_found_no_config_entry_for_domain"
 
-    first = make_entry(
-        detectors=[
-            detector_subentry("compreface", compreface.url, api_key=COMPREFACE_KEY)
-        ]
-    )
-    await setup_entry(hass, first)
+    await setup_detectors(hass, compreface)
     second = make_entry(frigate_url="http://127.0.0.1:1")
     second.add_to_hass(hass)
     with pytest.raises(ServiceValidationError) as err:
         await recognize(hass, url="http://127.0.0.1/x.jpg", config_entry_id="nope")
-    assert err.value.translation_key == "entry_not_found"
+    assert err.value.translation_key == "service_config_entry_not_found"
     with pytest.raises(ServiceValidationError) as err:
         await recognize(
             hass, url="http://127.0.0.1/x.jpg", config_entry_id=second.entry_id
         )
-    assert err.value.translation_key == "entry_not_loaded"
+    assert err.value.translation_key == "service_config_entry_not_loaded"
 
     third = make_entry(frigate_url="", detectors=[])
     await setup_entry(hass, third)
     with pytest.raises(ServiceValidationError) as err:
         await recognize(hass, url="http://127.0.0.1/x.jpg")
-    assert err.value.translation_key == "entry_required"
+    assert err.value.translation_key == "service_found_multiple_config_entry_for_domain"
     with pytest.raises(ServiceValidationError) as err:
         await recognize(
             hass, url="http://127.0.0.1/x.jpg", config_entry_id=third.entry_id

@@ -194,12 +194,12 @@ async def test_store_migration_from_version_1(
         "data": {"persons": ["Alice", "bob", 42]},
     }
     await setup_entry(hass, entry)
-    coordinator = entry.runtime_data.coordinator
-    assert coordinator.persons == ["Alice", "bob"]
-    assert coordinator.index.display_name("ALICE") == "Alice"
-    assert coordinator.index.trained_counts() == {}
+    data = entry.runtime_data
+    assert data.persons.names == ["Alice", "bob"]
+    assert data.index.display_name("ALICE") == "Alice"
+    assert data.index.trained_counts() == {}
 
-    await coordinator.index.async_save()
+    await data.index.async_save()
     stored = hass_storage[f"double_take.{entry.entry_id}"]
     assert stored["version"] == STORAGE_VERSION
     assert stored["data"] == {
@@ -224,8 +224,7 @@ async def test_index_round_trip(
     assert again.persons == ["Alice"]
     assert again.trained("det1", "alice") == {"abc": "ref1"}
     assert again.trained_counts() == {"det1": 1, "det2": 1}
-    again.forget_detector("det1")
-    again.forget_detector("unknown")
+    again.forget_detectors_except({"det2", "det3"})
     assert again.trained_counts() == {"det2": 1}
 
 
@@ -274,8 +273,8 @@ async def test_index_removed_with_the_entry(
 ) -> None:
     """Deleting the entry deletes its index (images stay)."""
     entry = await setup_entry(hass, make_entry())
-    entry.runtime_data.coordinator.index.add_person("Alice")
-    await entry.runtime_data.coordinator.index.async_save()
+    entry.runtime_data.index.add_person("Alice")
+    await entry.runtime_data.index.async_save()
     assert f"double_take.{entry.entry_id}" in hass_storage
     await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()

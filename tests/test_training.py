@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
@@ -17,25 +16,22 @@ from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
-from .common import ALICE, BOB, detector_subentry, make_entry, setup_entry
-from .emulators.compreface import COMPREFACE_KEY, CompreFaceEmulator
+from .common import (
+    ALICE,
+    BOB,
+    emulator_subentry,
+    make_entry,
+    setup_detectors,
+    setup_entry,
+)
+from .emulators.compreface import CompreFaceEmulator
 from .emulators.deepstack import CodeProjectEmulator, DeepStackEmulator
-from .emulators.facebox import FaceboxEmulator
+from .emulators.fixtures import StartEmulator
 from .emulators.frigate import FrigateEmulator
 from .emulators.world import FaceWorld
 
 FACES = "/api/v1/recognition/faces"
 REGISTER = "/v1/vision/face/register"
-
-
-def compreface_entry(compreface: CompreFaceEmulator, **kwargs: Any) -> MockConfigEntry:
-    """Build an entry whose only detector is the CompreFace emulator."""
-    return make_entry(
-        detectors=[
-            detector_subentry("compreface", compreface.url, api_key=COMPREFACE_KEY)
-        ],
-        **kwargs,
-    )
 
 
 async def train(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
@@ -77,7 +73,7 @@ async def test_train_folder_default(
     hass: HomeAssistant, compreface: CompreFaceEmulator, face_world: FaceWorld
 ) -> None:
     """Without sources the train folder is used; a new person gets entities at once."""
-    entry = await setup_entry(hass, compreface_entry(compreface))
+    entry = await setup_detectors(hass, compreface)
     assert hass.states.get("sensor.double_take_alice") is None
     paths = put(hass, "alice", face_world.image(ALICE), face_world.image(ALICE))
 
@@ -92,7 +88,7 @@ async def test_train_folder_default(
     assert compreface.subjects == {"alice": ["alice", "alice"]}
     uploads = compreface.requests_to(FACES, "POST")
     assert [request.query["subject"] for request in uploads] == ["alice", "alice"]
-    assert "alice" in entry.runtime_data.coordinator.persons
+    assert "alice" in entry.runtime_data.persons.names
     await hass.async_block_till_done()
     assert hass.states.get("sensor.double_take_alice") is not None
 
@@ -104,7 +100,7 @@ async def test_already_trained_images_are_skipped(
     hass_storage: dict[str, Any],
 ) -> None:
     """The same content is not sent twice, also after a reload (index in the Store)."""
-    entry = await setup_entry(hass, compreface_entry(compreface))
+    entry = await setup_detectors(hass, compreface)
     (first,) = put(hass, "alice", face_world.image(ALICE))
     await train(hass, name="alice")
     stored = hass_storage[f"double_take.{entry.entry_id}"]["data"]
@@ -133,7 +129,7 @@ async def test_train_urls_saved_by_content_hash(
     face_world: FaceWorld,
 ) -> None:
     """URL images are saved into train/<name>/ named by hash, then trained; case is kept."""
-    await setup_entry(hass, compreface_entry(compreface))
+    await setup_detectors(hass, compreface)
     front, garden = face_world.image(ALICE), face_world.image(ALICE)
     frigate.set_latest("front_door", [front])
     frigate.set_latest("garden", [garden])
@@ -172,7 +168,7 @@ async def test_train_url_that_gives_no_image(
     hass: HomeAssistant, compreface: CompreFaceEmulator, frigate: FrigateEmulator
 ) -> None:
     """A URL answering with something else than an image fails the call, nothing saved."""
-    await setup_entry(hass, compreface_entry(compreface))
+    await setup_detectors(hass, compreface)
     frigate.set_latest("front_door", ["html"])
     with pytest.raises(HomeAssistantError) as err:
         await train(
@@ -201,7 +197,7 @@ async def test_train_image_paths(
     (allowed / "notes.txt").write_text("not an image")
     secret = tmp_path / "secret.jpg"
     secret.write_bytes(face_world.image(ALICE))
-    await setup_entry(hass, compreface_entry(compreface))
+    await setup_detectors(hass, compreface)
 
     response = await train(hass, name="alice", image_path=[str(first), str(second)])
 
@@ -223,7 +219,7 @@ async def test_train_image_paths(
     assert len(response["trained"]) == 1
 
     with (
-        patch("custom_components.double_take.action_inputs.MAX_IMAGE_BYTES", 100),
+        patch("custom_components.double_take.sources.MAX_IMAGE_BYTES", 100),
         pytest.raises(ServiceValidationError) as err,
     ):
         await train(hass, name="bob", image_path=str(first))
@@ -245,7 +241,7 @@ async def test_train_camera_entity(
     hass: HomeAssistant, compreface: CompreFaceEmulator, face_world: FaceWorld
 ) -> None:
     """A camera entity gives ``attempts`` images; failed attempts are skipped."""
-    await setup_entry(hass, compreface_entry(compreface))
+    await setup_detectors(hass, compreface)
     good = face_world.image(ALICE)
     images = [
         Image("image/jpeg", good),
@@ -253,9 +249,9 @@ async def test_train_camera_entity(
         Image("text/html", b"<html>"),
     ]
     with (
-        patch("custom_components.double_take.training.ATTEMPT_DELAY", 0),
+        patch("custom_components.double_take.sources.ATTEMPT_DELAY", 0),
         patch(
-            "custom_components.double_take.action_inputs.async_get_image",
+            "custom_components.double_take.sources.async_get_image",
             side_effect=images,
         ) as get_image,
     ):
@@ -269,13 +265,16 @@ async def test_train_camera_entity(
 
     with (
         patch(
-            "custom_components.double_take.action_inputs.async_get_image",
+            "custom_components.double_take.sources.async_get_image",
             side_effect=HomeAssistantError("camera off"),
         ),
         pytest.raises(HomeAssistantError) as err,
     ):
         await train(hass, name="bob", camera_entity_id="camera.porch")
-    assert err.value.translation_key == "no_image"
+    # The error says which source gave nothing, and why its last attempt failed.
+    assert err.value.translation_key == "fetch_failed"
+    assert err.value.translation_placeholders["source"] == "camera.porch"
+    assert "camera off" in err.value.translation_placeholders["error"]
 
 
 async def test_train_frigate_camera(
@@ -285,11 +284,11 @@ async def test_train_frigate_camera(
     face_world: FaceWorld,
 ) -> None:
     """``frigate_camera`` takes Frigate's latest frames; unknown cameras are refused."""
-    await setup_entry(hass, compreface_entry(compreface, frigate_url=frigate.url))
+    await setup_detectors(hass, compreface, frigate_url=frigate.url)
     first, second = face_world.image(BOB), face_world.image(BOB)
     frigate.set_latest("garden", [first, 404, second])
 
-    with patch("custom_components.double_take.training.ATTEMPT_DELAY", 0):
+    with patch("custom_components.double_take.sources.ATTEMPT_DELAY", 0):
         response = await train(hass, name="bob", frigate_camera="garden", attempts=3)
 
     assert len(frigate.latest_requests("garden")) == 3
@@ -308,7 +307,7 @@ async def test_train_frigate_camera_without_frigate(
     hass: HomeAssistant, compreface: CompreFaceEmulator
 ) -> None:
     """An entry without Frigate cannot train from a Frigate camera."""
-    await setup_entry(hass, compreface_entry(compreface))
+    await setup_detectors(hass, compreface)
     with pytest.raises(ServiceValidationError) as err:
         await train(hass, name="bob", frigate_camera="garden")
     assert err.value.translation_key == "no_frigate"
@@ -316,18 +315,10 @@ async def test_train_frigate_camera_without_frigate(
 
 @pytest.fixture(params=["deepstack", "codeproject"])
 async def replacing(
-    request: pytest.FixtureRequest, socket_enabled: None, face_world: FaceWorld
-) -> AsyncIterator[tuple[str, DeepStackEmulator | CodeProjectEmulator]]:
-    """Run a DeepStack or a CodeProject.AI emulator; yields its detector type too."""
-    kind: str = request.param
-    server = (DeepStackEmulator if kind == "deepstack" else CodeProjectEmulator)(
-        face_world
-    )
-    await server.start()
-    try:
-        yield kind, server
-    finally:
-        await server.stop()
+    request: pytest.FixtureRequest, start_emulator: StartEmulator
+) -> tuple[str, DeepStackEmulator | CodeProjectEmulator]:
+    """Run a DeepStack or a CodeProject.AI emulator; returns its detector type too."""
+    return request.param, await start_emulator(request.param)
 
 
 async def test_deepstack_gets_all_images_in_one_register_call(
@@ -337,7 +328,7 @@ async def test_deepstack_gets_all_images_in_one_register_call(
 ) -> None:
     """DeepStack/CodeProject.AI replace a person on each register: one call, all images."""
     kind, server = replacing
-    await setup_entry(hass, make_entry(detectors=[detector_subentry(kind, server.url)]))
+    await setup_detectors(hass, server)
     put(hass, "alice", face_world.image(ALICE), face_world.image(ALICE))
 
     response = await train(hass, name="alice")
@@ -364,19 +355,12 @@ async def test_deepstack_gets_all_images_in_one_register_call(
 async def test_partial_failure_is_reported(
     hass: HomeAssistant,
     compreface: CompreFaceEmulator,
-    facebox: FaceboxEmulator,
+    start_emulator: StartEmulator,
     face_world: FaceWorld,
 ) -> None:
     """An image without a face fails on both detectors; the good one is trained."""
-    await setup_entry(
-        hass,
-        make_entry(
-            detectors=[
-                detector_subentry("compreface", compreface.url, api_key=COMPREFACE_KEY),
-                detector_subentry("facebox", facebox.url),
-            ]
-        ),
-    )
+    facebox = await start_emulator("facebox")
+    await setup_detectors(hass, compreface, facebox)
     good, empty = put(hass, "alice", face_world.image(ALICE), face_world.image())
 
     response = await train(hass, name="alice")
@@ -405,15 +389,7 @@ async def test_one_detector_down_is_reported(
     face_world: FaceWorld,
 ) -> None:
     """A detector that cannot be reached fails its images; the other one trains."""
-    entry = await setup_entry(
-        hass,
-        make_entry(
-            detectors=[
-                detector_subentry("compreface", compreface.url, api_key=COMPREFACE_KEY),
-                detector_subentry("deepstack", deepstack.url),
-            ]
-        ),
-    )
+    entry = await setup_detectors(hass, compreface, deepstack)
     (path,) = put(hass, "alice", face_world.image(ALICE))
     await deepstack.stop()
 
@@ -424,15 +400,15 @@ async def test_one_detector_down_is_reported(
     assert failure["file"] == path
     assert failure["detector"] == "deepstack"
     assert "Cannot connect" in failure["error"]
-    deepstack_id = entry.runtime_data.coordinator.detectors[1].id
-    assert entry.runtime_data.coordinator.health.states[deepstack_id].available is False
+    deepstack_id = entry.runtime_data.detectors[1].id
+    assert entry.runtime_data.health.states[deepstack_id].available is False
 
 
 async def test_every_detector_failing_raises(
     hass: HomeAssistant, compreface: CompreFaceEmulator, face_world: FaceWorld
 ) -> None:
     """Nothing trained anywhere: the action fails with the detector's error."""
-    entry = await setup_entry(hass, compreface_entry(compreface))
+    entry = await setup_detectors(hass, compreface)
     put(hass, "alice", face_world.image(ALICE))
     compreface.fail_next(500, {"message": "database down", "code": 0})
 
@@ -441,28 +417,22 @@ async def test_every_detector_failing_raises(
 
     assert err.value.translation_key == "train_failed"
     assert "database down" in err.value.translation_placeholders["error"]
-    assert "alice" not in entry.runtime_data.coordinator.persons
+    assert "alice" not in entry.runtime_data.persons.names
 
 
 async def test_detector_added_later_gets_the_images(
     hass: HomeAssistant,
     compreface: CompreFaceEmulator,
-    facebox: FaceboxEmulator,
+    start_emulator: StartEmulator,
     face_world: FaceWorld,
 ) -> None:
     """A new detector has none of the hashes: the next train call sends it everything."""
-    entry = await setup_entry(hass, compreface_entry(compreface))
+    entry = await setup_detectors(hass, compreface)
     put(hass, "alice", face_world.image(ALICE), face_world.image(ALICE))
     await train(hass, name="alice")
-    sub = detector_subentry("facebox", facebox.url)
+    facebox = await start_emulator("facebox")
     hass.config_entries.async_add_subentry(
-        entry,
-        ConfigSubentry(
-            data=sub["data"],
-            subentry_type=sub["subentry_type"],
-            title=sub["title"],
-            unique_id=sub["unique_id"],
-        ),
+        entry, ConfigSubentry(**emulator_subentry(facebox))
     )
     await hass.async_block_till_done(wait_background_tasks=True)
 
@@ -478,7 +448,7 @@ async def test_no_images_and_no_detectors(
     hass: HomeAssistant, compreface: CompreFaceEmulator
 ) -> None:
     """An empty train folder and an entry without detectors are validation errors."""
-    await setup_entry(hass, compreface_entry(compreface))
+    await setup_detectors(hass, compreface)
     with pytest.raises(ServiceValidationError) as err:
         await train(hass, name="nobody")
     assert err.value.translation_key == "no_train_images"
@@ -510,7 +480,7 @@ async def test_bad_names_are_rejected(
     action: str,
 ) -> None:
     """Bad names raise a translated validation error before any file is written."""
-    await setup_entry(hass, compreface_entry(compreface))
+    await setup_detectors(hass, compreface)
     frigate.set_latest("front_door", [face_world.image(ALICE)])
     before = all_files(tmp_path)
     data: dict[str, Any] = {"name": name}
@@ -535,21 +505,13 @@ async def test_remove_from_every_detector(
     hass: HomeAssistant,
     compreface: CompreFaceEmulator,
     deepstack: DeepStackEmulator,
-    facebox: FaceboxEmulator,
+    start_emulator: StartEmulator,
     face_world: FaceWorld,
     hass_storage: dict[str, Any],
 ) -> None:
     """Remove forgets the name everywhere (Facebox by each id); files and person stay."""
-    entry = await setup_entry(
-        hass,
-        make_entry(
-            detectors=[
-                detector_subentry("compreface", compreface.url, api_key=COMPREFACE_KEY),
-                detector_subentry("deepstack", deepstack.url),
-                detector_subentry("facebox", facebox.url),
-            ]
-        ),
-    )
+    facebox = await start_emulator("facebox")
+    entry = await setup_detectors(hass, compreface, deepstack, facebox)
     paths = put(hass, "Alice", face_world.image(ALICE), face_world.image(ALICE))
     await train(hass, name="Alice")
     taught = set(facebox.examples)
@@ -576,7 +538,7 @@ async def test_remove_from_every_detector(
     assert all("alice" not in by_name for by_name in stored["trained"].values()), stored
     for path in paths:
         assert Path(hass.config.path("double_take", path)).is_file()
-    assert "Alice" in entry.runtime_data.coordinator.persons
+    assert "Alice" in entry.runtime_data.persons.names
 
     # Training again sends everything again.
     response = await train(hass, name="alice")
@@ -587,7 +549,7 @@ async def test_remove_person_without_images_removes_entities(
     hass: HomeAssistant, compreface: CompreFaceEmulator, face_world: FaceWorld
 ) -> None:
     """With no train images left, the person and their entities go."""
-    entry = await setup_entry(hass, compreface_entry(compreface))
+    entry = await setup_detectors(hass, compreface)
     put(hass, "alice", face_world.image(ALICE))
     await train(hass, name="alice")
     await hass.async_block_till_done()
@@ -599,7 +561,7 @@ async def test_remove_person_without_images_removes_entities(
     await hass.async_block_till_done()
 
     assert response["removed"] == ["compreface"]
-    assert "alice" not in entry.runtime_data.coordinator.persons
+    assert "alice" not in entry.runtime_data.persons.names
     assert hass.states.get("sensor.double_take_alice") is None
 
 
@@ -610,15 +572,7 @@ async def test_remove_failures(
     face_world: FaceWorld,
 ) -> None:
     """One detector failing is reported; all failing raises; the person is kept."""
-    entry = await setup_entry(
-        hass,
-        make_entry(
-            detectors=[
-                detector_subentry("compreface", compreface.url, api_key=COMPREFACE_KEY),
-                detector_subentry("deepstack", deepstack.url),
-            ]
-        ),
-    )
+    entry = await setup_detectors(hass, compreface, deepstack)
     put(hass, "alice", face_world.image(ALICE))
     await train(hass, name="alice")
     for path in train_dir(hass, "alice").iterdir():
@@ -630,10 +584,10 @@ async def test_remove_failures(
     assert response["removed"] == ["compreface"]
     (failure,) = response["failed"]
     assert failure["detector"] == "deepstack"
-    assert "alice" in entry.runtime_data.coordinator.persons
-    coordinator = entry.runtime_data.coordinator
-    deepstack_id = coordinator.detectors[1].id
-    assert coordinator.index.trained(deepstack_id, "alice")  # kept for a retry
+    assert "alice" in entry.runtime_data.persons.names
+    data = entry.runtime_data
+    deepstack_id = data.detectors[1].id
+    assert data.index.trained(deepstack_id, "alice")  # kept for a retry
 
     await compreface.stop()
     with pytest.raises(HomeAssistantError) as err:
@@ -645,9 +599,9 @@ async def test_detector_answering_for_fewer_images(
     hass: HomeAssistant, compreface: CompreFaceEmulator, face_world: FaceWorld
 ) -> None:
     """An image the detector gave no outcome for is reported as failed."""
-    entry = await setup_entry(hass, compreface_entry(compreface))
+    entry = await setup_detectors(hass, compreface)
     (path,) = put(hass, "alice", face_world.image(ALICE))
-    handle = entry.runtime_data.coordinator.detectors[0]
+    handle = entry.runtime_data.detectors[0]
     with (
         patch.object(handle.detector, "train", return_value=[]),
         pytest.raises(HomeAssistantError) as err,
@@ -661,7 +615,7 @@ async def test_train_two_entries_needs_entry_id(
     hass: HomeAssistant, compreface: CompreFaceEmulator, face_world: FaceWorld
 ) -> None:
     """With several entries, config_entry_id picks the one whose detectors train."""
-    first = await setup_entry(hass, compreface_entry(compreface))
+    first = await setup_detectors(hass, compreface)
     await setup_entry(
         hass,
         MockConfigEntry(domain=DOMAIN, title="Second", data={}, unique_id="second"),
@@ -670,7 +624,7 @@ async def test_train_two_entries_needs_entry_id(
 
     with pytest.raises(ServiceValidationError) as err:
         await train(hass, name="alice")
-    assert err.value.translation_key == "entry_required"
+    assert err.value.translation_key == "service_found_multiple_config_entry_for_domain"
     response = await train(hass, name="alice", config_entry_id=first.entry_id)
     assert len(response["trained"]) == 1
 
@@ -683,7 +637,7 @@ async def test_linked_person_folder_is_refused(
     tmp_path: Path,
 ) -> None:
     """A train/<name> link to a folder elsewhere is never written to."""
-    await setup_entry(hass, compreface_entry(compreface))
+    await setup_detectors(hass, compreface)
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     train_dir(hass, "mallory").symlink_to(outside, target_is_directory=True)
@@ -703,7 +657,7 @@ async def test_unknown_is_not_a_name_to_train(
     hass: HomeAssistant, compreface: CompreFaceEmulator, face_world: FaceWorld
 ) -> None:
     """Detectors call strangers "unknown": nobody can be trained under that name."""
-    await setup_entry(hass, compreface_entry(compreface))
+    await setup_detectors(hass, compreface)
     put(hass, "Unknown", face_world.image(ALICE))
     with pytest.raises(ServiceValidationError) as err:
         await train(hass, name="Unknown")

@@ -17,7 +17,6 @@ from homeassistant.helpers.restore_state import RestoreEntity
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
-from .coordinator import DoubleTakeCoordinator
 from .data import DoubleTakeConfigEntry
 from .entity import (
     MANUFACTURER,
@@ -25,7 +24,9 @@ from .entity import (
     PersonEntity,
     async_setup_person_entities,
 )
+from .health import HealthMonitor
 from .ids import detector_device_id
+from .options import LiveSettings
 from .pipeline import DetectorHandle
 from .result import FaceHit, RecognitionResult
 
@@ -39,17 +40,17 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Presence per person; connectivity per detector (attached to its subentry)."""
+    data = entry.runtime_data
     async_setup_person_entities(
         hass,
         entry,
         async_add_entities,
-        lambda coordinator, name: [PersonPresenceSensor(coordinator, name)],
+        lambda name: [PersonPresenceSensor(entry.entry_id, name, data.settings)],
         with_unknown=False,
     )
-    coordinator = entry.runtime_data.coordinator
-    for handle in coordinator.detectors:
+    for handle in data.detectors:
         async_add_entities(
-            [DetectorConnectivitySensor(coordinator, handle)],
+            [DetectorConnectivitySensor(entry.entry_id, handle, data.health)],
             config_subentry_id=handle.id,
         )
 
@@ -61,9 +62,10 @@ class PersonPresenceSensor(PersonEntity, BinarySensorEntity, RestoreEntity):
     _attr_device_class = BinarySensorDeviceClass.OCCUPANCY
     _attr_is_on = False
 
-    def __init__(self, coordinator: DoubleTakeCoordinator, name: str) -> None:
+    def __init__(self, entry_id: str, name: str, settings: LiveSettings) -> None:
         """Create the presence of ``name``."""
-        super().__init__(coordinator, "presence", name)
+        super().__init__(entry_id, "presence", name)
+        self._settings = settings
         self._until: datetime | None = None
         self._cancel_off: CALLBACK_TYPE | None = None
 
@@ -90,7 +92,7 @@ class PersonPresenceSensor(PersonEntity, BinarySensorEntity, RestoreEntity):
 
     @callback
     def _handle_match(self, result: RecognitionResult, hit: FaceHit) -> None:
-        timeout = timedelta(seconds=self.coordinator.settings.presence_timeout)
+        timeout = timedelta(seconds=self._settings.current.presence_timeout)
         self._present_until(dt_util.utcnow() + timeout)
         self.async_write_ha_state()
 
@@ -123,15 +125,14 @@ class DetectorConnectivitySensor(DoubleTakeEntity, BinarySensorEntity):
     _attr_entity_category = EntityCategory.DIAGNOSTIC
 
     def __init__(
-        self, coordinator: DoubleTakeCoordinator, handle: DetectorHandle
+        self, entry_id: str, handle: DetectorHandle, health: HealthMonitor
     ) -> None:
         """Create the connectivity sensor of one detector subentry."""
-        super().__init__(coordinator, "detector", handle.id)
+        super().__init__(entry_id, "detector", handle.id)
         self._detector_id = handle.id
+        self._health = health
         self._attr_device_info = DeviceInfo(
-            identifiers={
-                (DOMAIN, detector_device_id(coordinator.entry.entry_id, handle.id))
-            },
+            identifiers={(DOMAIN, detector_device_id(entry_id, handle.id))},
             name=handle.name,
             manufacturer=MANUFACTURER,
             model=f"{handle.kind} detector",
@@ -141,12 +142,12 @@ class DetectorConnectivitySensor(DoubleTakeEntity, BinarySensorEntity):
     @property
     def is_on(self) -> bool | None:
         """Connected, disconnected, or unknown before the first call."""
-        return self.coordinator.health.states[self._detector_id].available
+        return self._health.states[self._detector_id].available
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
         """The last error and since when the detector fails."""
-        state = self.coordinator.health.states[self._detector_id]
+        state = self._health.states[self._detector_id]
         return {
             "error": state.error,
             "failing_since": state.failing_since.isoformat()
@@ -159,7 +160,7 @@ class DetectorConnectivitySensor(DoubleTakeEntity, BinarySensorEntity):
         await super().async_added_to_hass()
         self.async_on_remove(
             async_dispatcher_connect(
-                self.hass, self.coordinator.health.signal, self._handle_health
+                self.hass, self._health.signal, self._handle_health
             )
         )
 

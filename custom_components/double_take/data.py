@@ -1,4 +1,4 @@
-"""Runtime data of a config entry."""
+"""Runtime data of a config entry: its collaborators, side by side."""
 
 from __future__ import annotations
 
@@ -7,23 +7,44 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 
-from .coordinator import DoubleTakeCoordinator
+from .frigate_connection import FrigateConnection
+from .health import HealthMonitor
+from .index import PersonIndex
+from .intake import EventIntake
+from .options import LiveSettings
+from .persons import PersonRegistry
+from .pipeline import DetectorHandle, Recognizer
+from .publish import ResultPublisher
+from .storage import MediaStore
 
 type DoubleTakeConfigEntry = ConfigEntry[DoubleTakeData]
+type Configuration = tuple[dict[str, Any], dict[str, dict[str, Any]]]
 
 
 @dataclass(slots=True)
 class DoubleTakeData:
-    """What a loaded entry holds: its coordinator (detectors, Frigate, settings)."""
+    """What a loaded entry holds. Each platform and action takes the parts it needs."""
 
-    coordinator: DoubleTakeCoordinator
-    configured_from: tuple[dict[str, Any], dict[str, dict[str, Any]]]
+    settings: LiveSettings
+    """The options, typed; replaced in place when the user changes them."""
+    frigate: FrigateConnection | None
+    """Frigate's client and config; None for an entry without Frigate."""
+    detectors: list[DetectorHandle]
+    health: HealthMonitor
+    media: MediaStore
+    """Image files under ``double_take/``."""
+    index: PersonIndex
+    """Persons and what each detector was trained on (HA ``Store``)."""
+    persons: PersonRegistry
+    recognizer: Recognizer
+    publisher: ResultPublisher
+    intake: EventIntake | None
+    """Frigate events over MQTT; None without Frigate."""
+    configured_from: Configuration
     """Entry data and detector subentries the entry was set up with (changes reload it)."""
 
 
-def configuration_of(
-    entry: DoubleTakeConfigEntry,
-) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+def configuration_of(entry: ConfigEntry[Any]) -> Configuration:
     """Return what a loaded entry depends on besides its options."""
     return dict(entry.data), {
         subentry_id: dict(subentry.data)

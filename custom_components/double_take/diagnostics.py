@@ -35,10 +35,10 @@ async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: DoubleTakeConfigEntry
 ) -> dict[str, Any]:
     """Config, options, detectors, Frigate, stored image counts, recent results, health."""
-    coordinator = entry.runtime_data.coordinator
-    stored = await hass.async_add_executor_job(coordinator.store.count_images)
-    trained = coordinator.index.trained_counts()
-    frigate = coordinator.frigate_config
+    data = entry.runtime_data
+    stored = await hass.async_add_executor_job(data.media.count_images)
+    trained = data.index.trained_counts()
+    frigate = data.frigate.config if data.frigate else None
     return {
         "entry": {
             "title": redact_credentials(entry.title),
@@ -61,17 +61,19 @@ async def async_get_config_entry_diagnostics(
                 "data": _redact(dict(subentry.data)),
                 # None for a detector added since setup (the entry reloads soon).
                 "health": _health(state)
-                if (state := coordinator.health.states.get(subentry.subentry_id))
+                if (state := data.health.states.get(subentry.subentry_id))
                 else None,
                 "trained_images": trained.get(subentry.subentry_id, 0),
             }
             for subentry in entry.subentries.values()
             if subentry.subentry_type == SUBENTRY_DETECTOR
         ],
-        "persons": len(coordinator.persons),
+        "persons": len(data.persons.names),
         "stored_images": stored,
-        "disabled_cameras": sorted(coordinator.disabled_cameras),
-        "recent_results": [result.as_dict() for result in coordinator.recent_results],
+        "disabled_cameras": data.intake.disabled_cameras if data.intake else [],
+        "recent_results": [
+            result.as_dict() for result in data.publisher.recent_results
+        ],
     }
 
 

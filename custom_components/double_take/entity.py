@@ -12,15 +12,9 @@ from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
-from .coordinator import (
-    SIGNAL_PERSON_ADDED,
-    UNKNOWN_PERSON,
-    DoubleTakeCoordinator,
-    camera_signal,
-    person_signal,
-)
 from .ids import camera_device_id, person_device_id
 from .result import FaceHit, RecognitionResult
+from .signals import UNKNOWN_PERSON, camera_signal, person_added_signal, person_signal
 
 if TYPE_CHECKING:
     from .data import DoubleTakeConfigEntry
@@ -34,23 +28,21 @@ class DoubleTakeEntity(Entity):
     _attr_has_entity_name = True
     _attr_should_poll = False
 
-    def __init__(self, coordinator: DoubleTakeCoordinator, kind: str, key: str) -> None:
+    def __init__(self, entry_id: str, kind: str, key: str) -> None:
         """``kind`` and ``key`` make the unique id stable across restarts and renames."""
-        self.coordinator = coordinator
-        self._attr_unique_id = f"{coordinator.entry.entry_id}:{kind}:{key}"
+        self.entry_id = entry_id
+        self._attr_unique_id = f"{entry_id}:{kind}:{key}"
 
 
 class PersonEntity(DoubleTakeEntity):
     """An entity of the device "Double Take NAME"."""
 
-    def __init__(
-        self, coordinator: DoubleTakeCoordinator, kind: str, name: str
-    ) -> None:
+    def __init__(self, entry_id: str, kind: str, name: str) -> None:
         """Attach the entity to the person's device."""
-        super().__init__(coordinator, kind, name.casefold())
+        super().__init__(entry_id, kind, name.casefold())
         self.person = name
         self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, person_device_id(coordinator.entry.entry_id, name))},
+            identifiers={(DOMAIN, person_device_id(entry_id, name))},
             name=f"Double Take {name}",
             manufacturer=MANUFACTURER,
             model="Unknown faces" if name == UNKNOWN_PERSON else "Person",
@@ -64,7 +56,7 @@ class PersonEntity(DoubleTakeEntity):
         self.async_on_remove(
             async_dispatcher_connect(
                 self.hass,
-                person_signal(self.coordinator.entry.entry_id, self.person),
+                person_signal(self.entry_id, self.person),
                 self._handle_match,
             )
         )
@@ -81,21 +73,18 @@ class PersonEntity(DoubleTakeEntity):
 class CameraEntity(DoubleTakeEntity):
     """An entity of the device "Double Take CAM"."""
 
-    def __init__(
-        self, coordinator: DoubleTakeCoordinator, kind: str, camera: str
-    ) -> None:
-        """Attach the entity to the camera's device."""
-        super().__init__(coordinator, kind, camera)
+    def __init__(self, entry: DoubleTakeConfigEntry, kind: str, camera: str) -> None:
+        """Attach the entity to the camera's device (Frigate's page is its configuration)."""
+        super().__init__(entry.entry_id, kind, camera)
         self.camera = camera
+        frigate = entry.runtime_data.frigate
         self._attr_device_info = DeviceInfo(
-            identifiers={
-                (DOMAIN, camera_device_id(coordinator.entry.entry_id, camera))
-            },
+            identifiers={(DOMAIN, camera_device_id(entry.entry_id, camera))},
             name=f"Double Take {camera}",
             manufacturer=MANUFACTURER,
             model="Frigate camera",
             entry_type=DeviceEntryType.SERVICE,
-            configuration_url=coordinator.frigate.url if coordinator.frigate else None,
+            configuration_url=frigate.client.url if frigate else None,
         )
 
 
@@ -108,7 +97,7 @@ class CameraResultEntity(CameraEntity):
         self.async_on_remove(
             async_dispatcher_connect(
                 self.hass,
-                camera_signal(self.coordinator.entry.entry_id, self.camera),
+                camera_signal(self.entry_id, self.camera),
                 self._handle_result,
             )
         )
@@ -123,24 +112,24 @@ def async_setup_person_entities(
     hass: HomeAssistant,
     entry: DoubleTakeConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
-    factory: Callable[[DoubleTakeCoordinator, str], Iterable[Entity]],
+    factory: Callable[[str], Iterable[Entity]],
     *,
     with_unknown: bool,
 ) -> None:
     """Add a platform's entities for every known person now, and for new ones later."""
-    coordinator = entry.runtime_data.coordinator
-    names = [*coordinator.persons, *([UNKNOWN_PERSON] if with_unknown else [])]
-    async_add_entities(
-        [entity for name in names for entity in factory(coordinator, name)]
-    )
+    names = [
+        *entry.runtime_data.persons.names,
+        *([UNKNOWN_PERSON] if with_unknown else []),
+    ]
+    async_add_entities([entity for name in names for entity in factory(name)])
 
     @callback
     def person_added(name: str) -> None:
-        async_add_entities(list(factory(coordinator, name)))
+        async_add_entities(list(factory(name)))
 
     entry.async_on_unload(
         async_dispatcher_connect(
-            hass, SIGNAL_PERSON_ADDED.format(entry.entry_id), person_added
+            hass, person_added_signal(entry.entry_id), person_added
         )
     )
 
@@ -148,11 +137,19 @@ def async_setup_person_entities(
 def async_setup_camera_entities(
     entry: DoubleTakeConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
-    factory: Callable[[DoubleTakeCoordinator, str], Iterable[Entity]],
+    factory: Callable[[str], Iterable[Entity]],
 ) -> None:
-    """Add a platform's entities for every Frigate camera."""
-    coordinator = entry.runtime_data.coordinator
-    cameras = coordinator.frigate_config.cameras if coordinator.frigate_config else {}
-    async_add_entities(
-        [entity for camera in cameras for entity in factory(coordinator, camera)]
-    )
+    """Add a platform's entities for every Frigate camera, now and when Frigate adds one."""
+    if (frigate := entry.runtime_data.frigate) is None:
+        return
+    known: set[str] = set()
+
+    @callback
+    def add_new_cameras() -> None:
+        new = [camera for camera in frigate.config.cameras if camera not in known]
+        known.update(new)
+        if new:
+            async_add_entities([entity for camera in new for entity in factory(camera)])
+
+    add_new_cameras()
+    entry.async_on_unload(frigate.async_add_listener(add_new_cameras))

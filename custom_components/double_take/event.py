@@ -6,7 +6,6 @@ from homeassistant.components.event import EventEntity
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import DoubleTakeCoordinator
 from .data import DoubleTakeConfigEntry
 from .entity import CameraResultEntity, async_setup_camera_entities
 from .publish import face_event_data
@@ -24,7 +23,7 @@ async def async_setup_entry(
     async_setup_camera_entities(
         entry,
         async_add_entities,
-        lambda coordinator, camera: [CameraFaceEvent(coordinator, camera)],
+        lambda camera: [CameraFaceEvent(entry, camera)],
     )
 
 
@@ -35,9 +34,9 @@ class CameraFaceEvent(CameraResultEntity, EventEntity):
     _attr_translation_key = "camera"
     _attr_event_types = [kind.value for kind in FaceKind]
 
-    def __init__(self, coordinator: DoubleTakeCoordinator, camera: str) -> None:
+    def __init__(self, entry: DoubleTakeConfigEntry, camera: str) -> None:
         """Create the event entity of ``camera``."""
-        super().__init__(coordinator, "event", camera)
+        super().__init__(entry, "event", camera)
 
     @callback
     def _handle_result(self, result: RecognitionResult) -> None:

@@ -3,6 +3,14 @@
 A detector that fails is checked again after 30 s, then 60 s, 120 s … up to 10 minutes; a
 healthy one that has not been used for 10 minutes is checked once then. After 10 minutes
 of failure a repair issue tells the user; it disappears when the detector answers again.
+Going unavailable and coming back are each logged once, at info level.
+
+Why not a ``DataUpdateCoordinator`` per detector: health is learnt mostly from the real
+recognition calls, not from polling. Reporting each call to a coordinator
+(``async_set_updated_data``) would notify its entity on every call — hundreds of state
+writes a second in a burst of Frigate events — where this monitor signals only changes,
+and the coordinator logs a failed call at ERROR where the quality scale asks for one info
+line. What is left, one timer with a per-detector back-off, is the few lines of ``_tick``.
 """
 
 from __future__ import annotations
@@ -11,21 +19,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import logging
+from typing import TYPE_CHECKING
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.util import dt as dt_util
+from homeassistant.util.signal_type import SignalType
 
 from .api.errors import ApiError
 from .const import DOMAIN
 from .pipeline import DetectorHandle
+from .signals import health_signal
+
+if TYPE_CHECKING:
+    from .data import DoubleTakeConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
 
-SIGNAL_HEALTH = "double_take_health_{}"
 TICK = timedelta(seconds=30)
 FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY = timedelta(minutes=10)
@@ -53,7 +65,7 @@ class HealthMonitor:
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: ConfigEntry,
+        entry: DoubleTakeConfigEntry,
         detectors: Sequence[DetectorHandle],
     ) -> None:
         """Start with every detector's state unknown."""
@@ -63,9 +75,9 @@ class HealthMonitor:
         self.states = {handle.id: DetectorHealth() for handle in detectors}
 
     @property
-    def signal(self) -> str:
+    def signal(self) -> SignalType[str]:
         """Dispatcher signal sent with a detector id when its health changes."""
-        return SIGNAL_HEALTH.format(self.entry.entry_id)
+        return health_signal(self.entry.entry_id)
 
     @callback
     def async_start(self) -> CALLBACK_TYPE:
@@ -108,7 +120,7 @@ class HealthMonitor:
             state.failures, state.next_check = 0, None
         else:
             if state.available is not False:
-                _LOGGER.warning("Detector %s is failing: %s", handle.name, error)
+                _LOGGER.info("Detector %s is unavailable: %s", handle.name, error)
                 state.failing_since = now
             changed = state.available is not False or state.error != error
             state.available, state.error = False, error

@@ -12,7 +12,6 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import RestoreEntity
 from homeassistant.util import dt as dt_util
 
-from .coordinator import DoubleTakeCoordinator
 from .data import DoubleTakeConfigEntry
 from .draw import Label, draw_faces
 from .entity import (
@@ -21,8 +20,8 @@ from .entity import (
     async_setup_camera_entities,
     async_setup_person_entities,
 )
-from .result import AnalysedImage, FaceHit, RecognitionResult
-from .storage import MIME_TYPES, InvalidNameError, image_extension
+from .result import AnalyzedImage, FaceHit, RecognitionResult
+from .storage import MIME_TYPES, InvalidNameError, MediaStore, image_extension
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -36,17 +35,18 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Person and unknown images, camera images."""
+    media = entry.runtime_data.media
     async_setup_person_entities(
         hass,
         entry,
         async_add_entities,
-        lambda coordinator, name: [PersonImage(coordinator, name)],
+        lambda name: [PersonImage(hass, entry.entry_id, name, media)],
         with_unknown=True,
     )
     async_setup_camera_entities(
         entry,
         async_add_entities,
-        lambda coordinator, camera: [CameraImage(coordinator, camera)],
+        lambda camera: [CameraImage(hass, entry, camera)],
     )
 
 
@@ -61,10 +61,13 @@ class PersonImage(PersonEntity, ImageEntity, RestoreEntity):
     _attr_name = None
     _attr_translation_key = "person"
 
-    def __init__(self, coordinator: DoubleTakeCoordinator, name: str) -> None:
+    def __init__(
+        self, hass: HomeAssistant, entry_id: str, name: str, media: MediaStore
+    ) -> None:
         """Create the image of ``name``."""
-        super().__init__(coordinator, "image", name)
-        ImageEntity.__init__(self, coordinator.hass)
+        super().__init__(entry_id, "image", name)
+        ImageEntity.__init__(self, hass)
+        self._media = media
         self._image: bytes | None = None
         self._file: str | None = None
 
@@ -100,22 +103,24 @@ class PersonImage(PersonEntity, ImageEntity, RestoreEntity):
     def _read_file(self, relative: str) -> bytes | None:
         """Read a saved image back; the restored attribute is untrusted, so validate it."""
         try:
-            return self.coordinator.store.image_path(relative).read_bytes()
+            return self._media.image_path(relative).read_bytes()
         except InvalidNameError, OSError:
             return None
 
 
 class CameraImage(CameraResultEntity, ImageEntity):
-    """``image.double_take_CAM``: the camera's last analysed image with boxes and names."""
+    """``image.double_take_CAM``: the camera's last analyzed image with boxes and names."""
 
     _attr_name = None
     _attr_translation_key = "camera"
     _attr_content_type = "image/jpeg"
 
-    def __init__(self, coordinator: DoubleTakeCoordinator, camera: str) -> None:
+    def __init__(
+        self, hass: HomeAssistant, entry: DoubleTakeConfigEntry, camera: str
+    ) -> None:
         """Create the image of ``camera``."""
-        super().__init__(coordinator, "image", camera)
-        ImageEntity.__init__(self, coordinator.hass)
+        super().__init__(entry, "image", camera)
+        ImageEntity.__init__(self, hass)
         self._image: bytes | None = None
         # The last result's image and boxes, drawn only when someone asks for the
         # image: decoding, drawing and encoding cost more CPU than the rest of a run.
@@ -124,30 +129,26 @@ class CameraImage(CameraResultEntity, ImageEntity):
 
     @callback
     def _handle_result(self, result: RecognitionResult) -> None:
-        if (analysed := _best_image(result)) is None:
+        if (analyzed := _best_image(result)) is None:
             return
-        self._undrawn = (analysed.image, self._labels(analysed))
+        self._undrawn = (analyzed.image, self._labels(analyzed))
         self._attr_image_last_updated = result.time
         self.async_write_ha_state()
 
-    def _labels(self, analysed: AnalysedImage) -> list[Label]:
-        rules = self.coordinator.settings.rules
-        labels = []
-        for detection in analysed.detections:
-            for face in detection.faces:
-                kind = rules.classify(face)
-                name = face.name if kind != "unknown" else "unknown"
-                labels.append(
-                    Label(
-                        left=face.box.left,
-                        top=face.box.top,
-                        width=face.box.width,
-                        height=face.box.height,
-                        text=f"{name} {face.confidence:.0f}%",
-                        kind=kind.value,
-                    )
-                )
-        return labels
+    @staticmethod
+    def _labels(analyzed: AnalyzedImage) -> list[Label]:
+        return [
+            Label(
+                left=found.face.box.left,
+                top=found.face.box.top,
+                width=found.face.box.width,
+                height=found.face.box.height,
+                text=f"{found.name} {found.face.confidence:.0f}%",
+                kind=found.kind.value,
+            )
+            for detection in analyzed.detections
+            for found in detection.faces
+        ]
 
     async def async_image(self) -> bytes | None:
         """Return the last result's image with its boxes (drawn on first request)."""
@@ -168,12 +169,12 @@ class CameraImage(CameraResultEntity, ImageEntity):
             return self._image
 
 
-def _best_image(result: RecognitionResult) -> AnalysedImage | None:
+def _best_image(result: RecognitionResult) -> AnalyzedImage | None:
     """Pick the image of the best match, else of the best miss or unknown, else the last."""
     for hits in (result.matches, result.misses, result.unknowns):
         if hits:
             target = hits[0].image
-            for analysed in result.analysed:
-                if analysed.image is target:
-                    return analysed
-    return result.analysed[-1] if result.analysed else None
+            for analyzed in result.analyzed:
+                if analyzed.image is target:
+                    return analyzed
+    return result.analyzed[-1] if result.analyzed else None

@@ -40,7 +40,10 @@ class _IndexStore(Store[IndexData]):
                 },
                 "trained": {},
             }
-        return old_data  # type: ignore[return-value]
+        return {
+            "persons": dict(old_data.get("persons") or {}),
+            "trained": dict(old_data.get("trained") or {}),
+        }
 
 
 class PersonIndex:
@@ -127,9 +130,12 @@ class PersonIndex:
         }
 
     @callback
-    def forget_detector(self, detector_id: str) -> None:
-        """Drop everything about a detector that was removed."""
-        if self._data["trained"].pop(detector_id, None) is not None:
+    def forget_detectors_except(self, detector_ids: set[str]) -> None:
+        """Drop what removed detectors were trained with (all but ``detector_ids``)."""
+        removed = set(self._data["trained"]) - detector_ids
+        for detector_id in removed:
+            del self._data["trained"][detector_id]
+        if removed:
             self._schedule_save()
 
     def _schedule_save(self) -> None:

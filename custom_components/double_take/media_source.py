@@ -34,7 +34,7 @@ from .storage import (
     MATCHES,
     PERSON_FOLDERS,
     TRAIN,
-    UNKNOWN,
+    UNKNOWN_FOLDER,
     InvalidNameError,
     MediaStore,
     StoredImage,
@@ -44,7 +44,7 @@ from .storage import (
 
 SOURCE_NAME = "Double Take"
 MEDIA_URL = f"/api/{DOMAIN}/media"
-FOLDER_TITLES = {MATCHES: "Matches", UNKNOWN: "Unknown", TRAIN: "Train"}
+FOLDER_TITLES = {MATCHES: "Matches", UNKNOWN_FOLDER: "Unknown", TRAIN: "Train"}
 # A folder lists at most this many images (the newest); older ones stay on disk.
 MAX_CHILDREN = 1000
 

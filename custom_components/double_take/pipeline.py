@@ -1,22 +1,34 @@
 """The recognition run: fetch images, ask the detectors, stop at the first match.
 
 Depends only on the protocol layer and on a health callback, not on entities: the same run
-serves Frigate events and the ``double_take.recognize`` action.
+serves Frigate events and the ``double_take.recognize`` action. Every face is classified
+once, when its detector answers (``DetectorHandle.analyze``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 import logging
 import time
+import uuid
+
+from homeassistant.util import dt as dt_util
 
 from .api.detectors import Detector
-from .api.errors import ApiError, ImageUnavailableError
+from .api.errors import ApiError
 from .api.images import image_problem
+from .api.sources import ImageSource
 from .const import DEFAULT_DETECTOR_CONCURRENCY
-from .result import AnalysedImage, Detection, FaceKind, MatchRules
+from .result import (
+    AnalyzedImage,
+    ClassifiedFace,
+    Detection,
+    MatchRules,
+    RecognitionResult,
+    merge,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -49,8 +61,10 @@ class DetectorHandle:
         """Whether this detector runs for ``camera`` (an empty list means all)."""
         return not self.cameras or camera in self.cameras
 
-    async def analyse(self, image: bytes, on_health: HealthCallback) -> Detection:
-        """Recognise one image; failures become an empty detection, never an exception."""
+    async def analyze(
+        self, image: bytes, rules: MatchRules, on_health: HealthCallback
+    ) -> Detection:
+        """Recognize and classify one image; failures become an empty detection."""
         start = time.monotonic()
         async with self._semaphore:
             try:
@@ -64,20 +78,19 @@ class DetectorHandle:
                 )
         on_health(self.id, None)
         return Detection(
-            detector=self.kind, duration=time.monotonic() - start, faces=tuple(faces)
+            detector=self.kind,
+            duration=time.monotonic() - start,
+            faces=tuple(ClassifiedFace(face, rules.classify(face)) for face in faces),
         )
 
 
-class ImageSource:
-    """Where the images of one loop come from (``type`` names the loop in results)."""
+@dataclass(frozen=True, slots=True)
+class ImageLoop:
+    """One loop of a run: ``attempts`` images from ``source``; ``type`` names it in results."""
 
-    def __init__(
-        self, type_: str, attempts: int, fetch: Callable[[], Awaitable[bytes]]
-    ) -> None:
-        """``fetch`` returns one image or raises ApiError (ImageUnavailableError for 404s)."""
-        self.type = type_
-        self.attempts = attempts
-        self.fetch = fetch
+    type: str
+    attempts: int
+    source: ImageSource
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,126 +102,140 @@ class RunSettings:
     parallel: bool = True
 
 
-@dataclass(slots=True)
-class RunOutcome:
-    """Images analysed by one run, in the order they finished, and how long it took."""
+@dataclass(frozen=True, slots=True)
+class Job:
+    """What is recognized: where the images come from and what the result is about."""
 
-    images: list[AnalysedImage]
-    duration: float
-    attempts: int
+    camera: str
+    room: str
+    loops: Sequence[ImageLoop]
+    run: RunSettings
+    rules: MatchRules
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    zones: tuple[str, ...] = ()
+
+
+async def attempt_images(
+    source: ImageSource,
+    attempts: int,
+    delay: float,
+    stop: asyncio.Event | None = None,
+    *,
+    problems: list[str] | None = None,
+) -> AsyncIterator[tuple[int, bytes]]:
+    """Yield ``(attempt, image)`` for up to ``attempts`` fetches, ``delay`` seconds apart.
+
+    Failed fetches, unusable images (truncated, decompression bombs, not an image) and an
+    image identical to the previous one are skipped: Frigate serves the same frame until
+    a better one exists, and asking the detectors again would give the same answer.
+    Stops early once ``stop`` is set. Why an attempt gave nothing is logged, and added
+    to ``problems`` when given.
+    """
+
+    def skip(attempt: int, why: str) -> None:
+        _LOGGER.debug("%s attempt %d: %s", source.name, attempt, why)
+        if problems is not None:
+            problems.append(why)
+
+    previous: bytes | None = None
+    for attempt in range(1, attempts + 1):
+        if stop is not None and stop.is_set():
+            return
+        if attempt > 1 and delay > 0 and await _stopped_within(stop, delay):
+            return
+        try:
+            image = await source.fetch()
+        except ApiError as err:
+            skip(attempt, str(err) or type(err).__name__)
+            continue
+        if (problem := image_problem(image)) is not None:
+            skip(attempt, f"unusable image: {problem}")
+            continue
+        if image == previous:
+            skip(attempt, "same image as before")
+            continue
+        previous = image
+        yield attempt, image
 
 
 class Recognizer:
-    """Runs image loops against the configured detectors."""
+    """Runs image loops against the configured detectors and merges the answers."""
 
     def __init__(
-        self,
-        detectors: Sequence[DetectorHandle],
-        rules: MatchRules,
-        on_health: HealthCallback,
+        self, detectors: Sequence[DetectorHandle], on_health: HealthCallback
     ) -> None:
-        """Bind the detectors, the thresholds (to know a match) and the health callback."""
+        """Bind the detectors and the health callback."""
         self.detectors = list(detectors)
-        self.rules = rules
         self._on_health = on_health
 
     def detectors_for(self, camera: str) -> list[DetectorHandle]:
         """Detectors allowed for ``camera``."""
         return [handle for handle in self.detectors if handle.serves(camera)]
 
-    async def run(
-        self, camera: str, sources: Sequence[ImageSource], settings: RunSettings
-    ) -> RunOutcome:
-        """Run every source's loop concurrently; stop them all at the first match if asked."""
+    async def recognize(self, job: Job) -> RecognitionResult:
+        """Run every loop of ``job`` concurrently; stop them all at the first match if asked."""
         start = time.monotonic()
-        detectors = self.detectors_for(camera)
+        detectors = self.detectors_for(job.camera)
         matched = asyncio.Event()
-        images: list[AnalysedImage] = []
+        images: list[AnalyzedImage] = []
         counts = await asyncio.gather(
             *(
-                self._loop(source, detectors, settings, matched, images)
-                for source in sources
-                if source.attempts > 0
+                self._loop(job, loop, detectors, matched, images)
+                for loop in job.loops
+                if loop.attempts > 0
             )
         )
-        return RunOutcome(
-            images=images, duration=time.monotonic() - start, attempts=sum(counts)
+        matches, misses, unknowns, persons = merge(images)
+        return RecognitionResult(
+            id=job.id,
+            camera=job.camera,
+            room=job.room,
+            zones=job.zones,
+            time=dt_util.now(),
+            duration=time.monotonic() - start,
+            attempts=sum(counts),
+            matches=matches,
+            misses=misses,
+            unknowns=unknowns,
+            person_count=persons,
+            analyzed=tuple(images),
         )
 
     async def _loop(
         self,
-        source: ImageSource,
+        job: Job,
+        loop: ImageLoop,
         detectors: list[DetectorHandle],
-        settings: RunSettings,
         matched: asyncio.Event,
-        images: list[AnalysedImage],
+        images: list[AnalyzedImage],
     ) -> int:
-        """One loop: up to ``attempts`` images; returns how many it analysed."""
-        previous: bytes | None = None
-        analysed = 0
-        for attempt in range(1, source.attempts + 1):
-            if settings.stop_on_match and matched.is_set():
-                break
-            if (
-                attempt > 1
-                and settings.delay > 0
-                and await _stopped_within(
-                    matched if settings.stop_on_match else None, settings.delay
-                )
-            ):
-                break
-            try:
-                image = await source.fetch()
-            except ImageUnavailableError as err:
-                _LOGGER.debug("%s attempt %d: no image: %s", source.type, attempt, err)
-                continue
-            except ApiError as err:
-                _LOGGER.debug("%s attempt %d failed: %s", source.type, attempt, err)
-                continue
-            if (problem := image_problem(image)) is not None:
-                # Truncated, a decompression bomb, not an image: a failed attempt,
-                # never sent to a detector.
-                _LOGGER.debug(
-                    "%s attempt %d: unusable image: %s", source.type, attempt, problem
-                )
-                continue
-            # Frigate serves the same frame until a better one exists: asking the
-            # detectors again would cost time and give the same answer.
-            if image == previous:
-                _LOGGER.debug(
-                    "%s attempt %d: same image as before", source.type, attempt
-                )
-                continue
-            previous = image
-            analysed += 1
-            detections = await self._analyse(image, detectors, settings.parallel)
-            result = AnalysedImage(
-                type=source.type, attempt=attempt, image=image, detections=detections
+        """One loop: up to ``attempts`` images; returns how many it analyzed."""
+        analyzed = 0
+        stop = matched if job.run.stop_on_match else None
+        async for attempt, image in attempt_images(
+            loop.source, loop.attempts, job.run.delay, stop
+        ):
+            analyzed += 1
+            result = AnalyzedImage(
+                type=loop.type,
+                attempt=attempt,
+                image=image,
+                detections=await self._analyze(image, detectors, job),
             )
             images.append(result)
-            if self._has_match(result):
+            if result.has_match:
                 matched.set()
-        return analysed
+        return analyzed
 
-    async def _analyse(
-        self, image: bytes, detectors: list[DetectorHandle], parallel: bool
+    async def _analyze(
+        self, image: bytes, detectors: list[DetectorHandle], job: Job
     ) -> tuple[Detection, ...]:
-        if parallel:
-            return tuple(
-                await asyncio.gather(
-                    *(handle.analyse(image, self._on_health) for handle in detectors)
-                )
-            )
-        return tuple(
-            [await handle.analyse(image, self._on_health) for handle in detectors]
+        calls = (
+            handle.analyze(image, job.rules, self._on_health) for handle in detectors
         )
-
-    def _has_match(self, image: AnalysedImage) -> bool:
-        return any(
-            self.rules.classify(face) is FaceKind.MATCH
-            for detection in image.detections
-            for face in detection.faces
-        )
+        if job.run.parallel:
+            return tuple(await asyncio.gather(*calls))
+        return tuple([await call for call in calls])
 
 
 async def _stopped_within(stop: asyncio.Event | None, seconds: float) -> bool:

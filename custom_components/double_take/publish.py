@@ -1,18 +1,36 @@
-"""Side effects of a finished result: bus events and MQTT messages (SPEC §6.3, §6.4)."""
+"""Side effects of a finished result, in order (SPEC §4 step 7, §6.3, §6.4).
+
+Saved images, entities (dispatcher), bus events, MQTT messages and Frigate's sub label;
+one failing does not stop the others.
+"""
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Awaitable
+import logging
 import re
 from typing import Any
 
 import orjson
 
 from homeassistant.components import mqtt
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 
+from .api.errors import ApiError
+from .api.frigate import FrigateClient
 from .const import EVENT_MATCH, EVENT_RESULT, EVENT_UNKNOWN
-from .options import Settings
+from .options import LiveSettings, Settings
+from .persons import PersonRegistry
 from .result import FaceHit, RecognitionResult
+from .signals import UNKNOWN_PERSON, camera_signal, person_signal
+from .storage import MATCHES, UNKNOWN_FOLDER, InvalidNameError, MediaStore
+
+_LOGGER = logging.getLogger(__name__)
+
+RECENT_RESULTS = 20
 
 _NOT_SLUG = re.compile(r"[^a-z0-9-]")
 _SPACES = re.compile(r"\s+")
@@ -67,7 +85,9 @@ def mqtt_messages(
     if result.unknowns:
         unknowns = [hit.as_dict() for hit in result.unknowns]
         payload = {**base, "unknown": unknowns[0], "unknowns": unknowns}
-        messages.append((f"{settings.mqtt_topic_matches}/unknown", _dump(payload)))
+        messages.append(
+            (f"{settings.mqtt_topic_matches}/{UNKNOWN_PERSON}", _dump(payload))
+        )
     if result.matches or result.misses or result.unknowns:
         # Camera names keep their underscores, lower-cased as the original did (J#163).
         camera = _NOT_IN_TOPIC_LEVEL.sub("", result.camera.lower()) or "unknown"
@@ -87,3 +107,159 @@ async def publish_mqtt(
 
 def _dump(payload: dict[str, Any]) -> str:
     return orjson.dumps(payload).decode()
+
+
+class ResultPublisher:
+    """Turns finished results into everything users see of them."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry_id: str,
+        *,
+        settings: LiveSettings,
+        media: MediaStore,
+        persons: PersonRegistry,
+        frigate: FrigateClient | None,
+    ) -> None:
+        """Bind the publisher to its entry's settings, folders, persons and Frigate."""
+        self._hass = hass
+        self._entry_id = entry_id
+        self._settings = settings
+        self._media = media
+        self._persons = persons
+        self._frigate = frigate
+        self.recent_results: deque[RecognitionResult] = deque(maxlen=RECENT_RESULTS)
+        self._mqtt_outage = _Outage("Publishing on MQTT")
+        self._mqtt_missing_told = False
+        self._sub_label_outage = _Outage("Writing Frigate sub labels")
+
+    async def async_publish(
+        self, result: RecognitionResult, *, frigate_event: bool
+    ) -> RecognitionResult:
+        """Publish ``result``; returns it with the paths of its saved images."""
+        settings = self._settings.current
+        result = await self._async_save_images(result, settings)
+        self.recent_results.append(result)
+        self._async_update_entities(result)
+        try:
+            fire_events(self._hass, result)
+        except Exception:  # noqa: BLE001
+            _LOGGER.exception("Firing events for %s failed", result.id)
+        if settings.mqtt_publish:
+            await self._mqtt_outage.run(self._async_publish_mqtt(settings, result))
+        if (
+            frigate_event
+            and settings.update_sub_label
+            and result.matches
+            and self._frigate is not None
+        ):
+            label = ", ".join(sorted(hit.name for hit in result.matches))
+            await self._sub_label_outage.run(
+                self._frigate.set_sub_label(
+                    result.id, label, result.best_confidence / 100
+                )
+            )
+        return result
+
+    async def _async_publish_mqtt(
+        self, settings: Settings, result: RecognitionResult
+    ) -> None:
+        if not self._hass.config_entries.async_loaded_entries(mqtt.DOMAIN):
+            # Recognition without Frigate (the quick start) may run without MQTT.
+            if not self._mqtt_missing_told:
+                self._mqtt_missing_told = True
+                _LOGGER.info("MQTT is not set up: results are not published on MQTT")
+            return
+        await publish_mqtt(self._hass, settings, result)
+
+    @callback
+    def _async_update_entities(self, result: RecognitionResult) -> None:
+        """Tell the entities of each matched person, of unknown and of the camera."""
+        for hit in result.matches:
+            self._persons.async_add(hit.name)
+            async_dispatcher_send(
+                self._hass, person_signal(self._entry_id, hit.name), result, hit
+            )
+        if result.unknowns:
+            async_dispatcher_send(
+                self._hass,
+                person_signal(self._entry_id, UNKNOWN_PERSON),
+                result,
+                result.unknowns[0],
+            )
+        async_dispatcher_send(
+            self._hass, camera_signal(self._entry_id, result.camera), result
+        )
+
+    async def _async_save_images(
+        self, result: RecognitionResult, settings: Settings
+    ) -> RecognitionResult:
+        """Save the image of each match, and of unknown faces when asked (executor).
+
+        Paths are planned first (several unknown faces of one image share its file),
+        then written; the result comes back with the paths that were written.
+        """
+        planned: dict[int, str] = {}
+        files: dict[str, bytes] = {}
+        unknown_files: dict[int, str] = {}
+        hits: list[tuple[FaceHit, str, str | None]] = [
+            (hit, MATCHES, hit.name) for hit in result.matches
+        ]
+        if settings.save_unknown:
+            hits += [(hit, UNKNOWN_FOLDER, None) for hit in result.unknowns]
+        for hit, folder, person in hits:
+            if person is None and id(hit.image) in unknown_files:
+                planned[id(hit)] = unknown_files[id(hit.image)]
+                continue
+            stem = f"{result.id}-{hit.type}-{hit.attempt}"
+            try:
+                path = self._media.plan_image_path(folder, person, stem, hit.image)
+            except InvalidNameError as err:
+                _LOGGER.warning("Not saving the image of %r: %s", hit.name, err)
+                continue
+            files[path] = hit.image
+            planned[id(hit)] = path
+            if person is None:
+                unknown_files[id(hit.image)] = path
+        if not files:
+            return result
+        try:
+            written = await self._hass.async_add_executor_job(
+                self._media.write_images, files
+            )
+        except Exception:  # noqa: BLE001
+            _LOGGER.warning("Saving images failed", exc_info=True)
+            return result
+        return result.with_image_paths(
+            {key: path for key, path in planned.items() if path in written}
+        )
+
+
+class _Outage:
+    """A side effect that may keep failing (a broker or Frigate down): logged once.
+
+    The first failure is logged, and the first success after it; failures in between
+    only at debug level, so a long outage does not log a line per event.
+    """
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+        self._failing = False
+
+    async def run(self, step: Awaitable[None]) -> None:
+        """Await ``step``; a failure is logged, never raised (side effects are independent)."""
+        try:
+            await step
+        except (ApiError, HomeAssistantError, OSError) as err:
+            if self._failing:
+                _LOGGER.debug("%s failed again: %s", self._what, err)
+                return
+            self._failing = True
+            _LOGGER.warning("%s failed: %s", self._what, err or type(err).__name__)
+        except Exception:  # noqa: BLE001
+            _LOGGER.warning("%s failed", self._what, exc_info=True)
+        else:
+            if self._failing:
+                self._failing = False
+                _LOGGER.info("%s works again", self._what)

@@ -13,9 +13,9 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.util import dt as dt_util
 
-from .coordinator import DoubleTakeCoordinator
 from .data import DoubleTakeConfigEntry
-from .storage import MATCHES, UNKNOWN
+from .options import Settings
+from .storage import MATCHES, UNKNOWN_FOLDER, MediaStore
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -23,23 +23,20 @@ PURGE_INTERVAL = timedelta(hours=1)
 
 
 async def async_purge(
-    hass: HomeAssistant, coordinator: DoubleTakeCoordinator
+    hass: HomeAssistant, media: MediaStore, settings: Settings
 ) -> dict[str, int]:
     """Delete match and unknown images older than the entry's purge options.
 
     Returns the number of deleted files per folder.
     """
-    settings = coordinator.settings
     now = dt_util.utcnow().timestamp()
     counts: dict[str, int] = {}
     for folder, hours in (
         (MATCHES, settings.purge_matches_hours),
-        (UNKNOWN, settings.purge_unknown_hours),
+        (UNKNOWN_FOLDER, settings.purge_unknown_hours),
     ):
         counts[folder] = (
-            await hass.async_add_executor_job(
-                coordinator.store.purge, folder, now - hours * 3600
-            )
+            await hass.async_add_executor_job(media.purge, folder, now - hours * 3600)
             if hours > 0
             else 0
         )
@@ -47,7 +44,7 @@ async def async_purge(
         _LOGGER.debug(
             "Purged %d match and %d unknown images",
             counts[MATCHES],
-            counts[UNKNOWN],
+            counts[UNKNOWN_FOLDER],
         )
     return counts
 
@@ -57,11 +54,11 @@ def async_setup_purge(
     hass: HomeAssistant, entry: DoubleTakeConfigEntry
 ) -> CALLBACK_TYPE:
     """Purge now (in the background) and every hour; returns the cancel callback."""
-    coordinator = entry.runtime_data.coordinator
+    data = entry.runtime_data
 
     async def _async_run(now: datetime | None = None) -> None:
         try:
-            await async_purge(hass, coordinator)
+            await async_purge(hass, data.media, data.settings.current)
         except OSError as err:
             _LOGGER.warning("Purging old images failed: %s", err)
 

@@ -7,7 +7,7 @@ that automations written for it keep working.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -41,17 +41,30 @@ class MatchRules:
 
 
 @dataclass(frozen=True, slots=True)
+class ClassifiedFace:
+    """A face as a detector reported it and how it counts, decided once per run."""
+
+    face: Face
+    kind: FaceKind
+
+    @property
+    def name(self) -> str:
+        """The person's name, or ``unknown``."""
+        return UNKNOWN if self.kind is FaceKind.UNKNOWN else self.face.name
+
+
+@dataclass(frozen=True, slots=True)
 class Detection:
     """One detector's answer for one image (``error`` set when it failed)."""
 
     detector: str
     duration: float
-    faces: tuple[Face, ...] = ()
+    faces: tuple[ClassifiedFace, ...] = ()
     error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class AnalysedImage:
+class AnalyzedImage:
     """One image of a run and what every detector said about it."""
 
     type: str
@@ -59,10 +72,19 @@ class AnalysedImage:
     image: bytes
     detections: tuple[Detection, ...]
 
+    @property
+    def has_match(self) -> bool:
+        """Whether any detector found a match in this image."""
+        return any(
+            found.kind is FaceKind.MATCH
+            for detection in self.detections
+            for found in detection.faces
+        )
 
-@dataclass(slots=True)
+
+@dataclass(frozen=True, slots=True)
 class FaceHit:
-    """A classified face with where it came from; ``image_path`` is set once saved."""
+    """A classified face with where it came from and where its image is saved (if it is)."""
 
     face: Face
     kind: FaceKind
@@ -93,22 +115,38 @@ class FaceHit:
         }
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class RecognitionResult:
     """Everything one run found, merged: one entry per matched or missed name."""
 
     id: str
     camera: str
     room: str
-    zones: list[str]
+    zones: tuple[str, ...]
     time: datetime
     duration: float
     attempts: int
-    matches: list[FaceHit]
-    misses: list[FaceHit]
-    unknowns: list[FaceHit]
+    matches: tuple[FaceHit, ...]
+    misses: tuple[FaceHit, ...]
+    unknowns: tuple[FaceHit, ...]
     person_count: int
-    analysed: list[AnalysedImage] = field(default_factory=list, repr=False)
+    analyzed: tuple[AnalyzedImage, ...] = field(default=(), repr=False)
+
+    def with_image_paths(self, paths: dict[int, str]) -> RecognitionResult:
+        """Return a copy whose hits carry the saved image paths (keyed by ``id(hit)``)."""
+
+        def saved(hits: tuple[FaceHit, ...]) -> tuple[FaceHit, ...]:
+            return tuple(
+                replace(hit, image_path=paths[id(hit)]) if id(hit) in paths else hit
+                for hit in hits
+            )
+
+        return replace(
+            self,
+            matches=saved(self.matches),
+            misses=saved(self.misses),
+            unknowns=saved(self.unknowns),
+        )
 
     @property
     def counts(self) -> dict[str, int]:
@@ -147,13 +185,13 @@ class RecognitionResult:
         data["unknowns"] = [hit.as_dict() for hit in self.unknowns]
         data["counts"] = self.counts
         if include_raw:
-            data["results"] = [_raw_dict(image) for image in self.analysed]
+            data["results"] = [_raw_dict(image) for image in self.analyzed]
         return data
 
 
 def merge(
-    images: Iterable[AnalysedImage], rules: MatchRules
-) -> tuple[list[FaceHit], list[FaceHit], list[FaceHit], int]:
+    images: Iterable[AnalyzedImage],
+) -> tuple[tuple[FaceHit, ...], tuple[FaceHit, ...], tuple[FaceHit, ...], int]:
     """Best match per name, best miss per name without a match, every unknown face.
 
     Also returns the person count: the most faces one detector saw in one image.
@@ -165,10 +203,10 @@ def merge(
     for image in images:
         for detection in image.detections:
             person_count = max(person_count, len(detection.faces))
-            for face in detection.faces:
+            for found in detection.faces:
                 hit = FaceHit(
-                    face=face,
-                    kind=rules.classify(face),
+                    face=found.face,
+                    kind=found.kind,
                     detector=detection.detector,
                     type=image.type,
                     attempt=image.attempt,
@@ -180,23 +218,22 @@ def merge(
                     continue
                 table = best_match if hit.kind is FaceKind.MATCH else best_miss
                 current = table.get(hit.name)
-                if current is None or face.confidence > current.face.confidence:
+                if current is None or hit.face.confidence > current.face.confidence:
                     table[hit.name] = hit
     misses = [hit for name, hit in best_miss.items() if name not in best_match]
-    unknowns.sort(key=lambda hit: hit.face.confidence, reverse=True)
     return (
         _by_confidence(best_match.values()),
         _by_confidence(misses),
-        unknowns,
+        _by_confidence(unknowns),
         person_count,
     )
 
 
-def _by_confidence(hits: Iterable[FaceHit]) -> list[FaceHit]:
-    return sorted(hits, key=lambda hit: hit.face.confidence, reverse=True)
+def _by_confidence(hits: Iterable[FaceHit]) -> tuple[FaceHit, ...]:
+    return tuple(sorted(hits, key=lambda hit: hit.face.confidence, reverse=True))
 
 
-def _raw_dict(image: AnalysedImage) -> dict[str, Any]:
+def _raw_dict(image: AnalyzedImage) -> dict[str, Any]:
     """Per-attempt raw answers (``results: all``)."""
     return {
         "type": image.type,
@@ -208,11 +245,11 @@ def _raw_dict(image: AnalysedImage) -> dict[str, Any]:
                 "error": detection.error,
                 "faces": [
                     {
-                        "name": face.name,
-                        "confidence": face.confidence,
-                        "box": face.box.as_dict(),
+                        "name": found.face.name,
+                        "confidence": found.face.confidence,
+                        "box": found.face.box.as_dict(),
                     }
-                    for face in detection.faces
+                    for found in detection.faces
                 ],
             }
             for detection in image.detections

@@ -19,7 +19,6 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.restore_state import RestoreEntity
 
-from .coordinator import DoubleTakeCoordinator
 from .data import DoubleTakeConfigEntry
 from .entity import (
     CameraResultEntity,
@@ -27,7 +26,9 @@ from .entity import (
     async_setup_camera_entities,
     async_setup_person_entities,
 )
+from .options import LiveSettings
 from .result import FaceHit, RecognitionResult
+from .signals import UNKNOWN_PERSON
 
 PARALLEL_UPDATES = 0
 
@@ -52,12 +53,12 @@ async def async_setup_entry(
 ) -> None:
     """Person sensors (known persons and ``unknown``) and camera sensors."""
 
-    def person_entities(
-        coordinator: DoubleTakeCoordinator, name: str
-    ) -> Iterable[Entity]:
-        yield PersonCameraSensor(coordinator, name)
-        if name != "unknown":
-            yield PersonLastSeenSensor(coordinator, name)
+    settings = entry.runtime_data.settings
+
+    def person_entities(name: str) -> Iterable[Entity]:
+        yield PersonCameraSensor(entry.entry_id, name)
+        if name != UNKNOWN_PERSON:
+            yield PersonLastSeenSensor(entry.entry_id, name)
 
     async_setup_person_entities(
         hass, entry, async_add_entities, person_entities, with_unknown=True
@@ -65,7 +66,7 @@ async def async_setup_entry(
     async_setup_camera_entities(
         entry,
         async_add_entities,
-        lambda coordinator, camera: [CameraPersonsSensor(coordinator, camera)],
+        lambda camera: [CameraPersonsSensor(entry, camera, settings)],
     )
 
 
@@ -90,9 +91,9 @@ class PersonCameraSensor(PersonEntity, SensorEntity, RestoreEntity):
     _attr_name = None
     _attr_translation_key = "person"
 
-    def __init__(self, coordinator: DoubleTakeCoordinator, name: str) -> None:
+    def __init__(self, entry_id: str, name: str) -> None:
         """Create the sensor of ``name``."""
-        super().__init__(coordinator, "person", name)
+        super().__init__(entry_id, "person", name)
         self._attr_extra_state_attributes = {}
 
     async def _async_restore(self) -> None:
@@ -119,9 +120,9 @@ class PersonLastSeenSensor(PersonEntity, RestoreSensor):
     _attr_translation_key = "last_seen"
     _attr_device_class = SensorDeviceClass.TIMESTAMP
 
-    def __init__(self, coordinator: DoubleTakeCoordinator, name: str) -> None:
+    def __init__(self, entry_id: str, name: str) -> None:
         """Create the last-seen sensor of ``name``."""
-        super().__init__(coordinator, "last_seen", name)
+        super().__init__(entry_id, "last_seen", name)
 
     async def _async_restore(self) -> None:
         """Restore the last time."""
@@ -144,9 +145,12 @@ class CameraPersonsSensor(CameraResultEntity, SensorEntity):
     _attr_state_class = SensorStateClass.MEASUREMENT
     _attr_native_value = 0
 
-    def __init__(self, coordinator: DoubleTakeCoordinator, camera: str) -> None:
+    def __init__(
+        self, entry: DoubleTakeConfigEntry, camera: str, settings: LiveSettings
+    ) -> None:
         """Create the person count of ``camera``."""
-        super().__init__(coordinator, "camera", camera)
+        super().__init__(entry, "camera", camera)
+        self._settings = settings
         self._attr_extra_state_attributes = _names(None)
         self._cancel_reset: CALLBACK_TYPE | None = None
 
@@ -162,7 +166,7 @@ class CameraPersonsSensor(CameraResultEntity, SensorEntity):
         self.async_write_ha_state()
         self._cancel_reset_timer()
         self._cancel_reset = async_call_later(
-            self.hass, self.coordinator.settings.camera_reset, self._reset
+            self.hass, self._settings.current.camera_reset, self._reset
         )
 
     @callback

@@ -1,7 +1,14 @@
-"""The integration's actions (registered once, in ``async_setup``)."""
+"""The integration's actions, registered once in ``async_setup`` (SPEC §6.5).
+
+``recognize`` runs the recognition pipeline on an image the caller names; ``train``,
+``remove`` and ``purge`` manage what the detectors know and what is kept on disk.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Mapping
+import re
 from typing import Any
 
 import probatio as vol
@@ -15,36 +22,56 @@ from homeassistant.core import (
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.service import async_get_config_entry
+from homeassistant.util.hass_dict import HassKey
 
-from .action_inputs import (
-    ATTEMPT_DELAY,
-    ATTR_ATTEMPTS,
-    ATTR_CAMERA_ENTITY_ID,
-    ATTR_CONFIG_ENTRY_ID,
-    ATTR_IMAGE_PATH,
-    ATTR_URL,
-    URL_TIMEOUT,
-    async_camera_image,
-    async_read_image_file,
-    loaded_entry,
-)
-from .api.http import fetch_image
+from .api.models import UNKNOWN
+from .api.sources import FixedImage, FrigateImage, ImageSource, UrlImage
+from .areas import room_for
 from .const import DOMAIN, MANUAL_CAMERA, PROCESSING_PARALLEL, PROCESSING_SERIAL
-from .data import DoubleTakeConfigEntry
-from .pipeline import ImageSource, RunSettings
+from .data import DoubleTakeConfigEntry, DoubleTakeData
+from .pipeline import ImageLoop, Job, RunSettings
+from .purge import async_purge
 from .result import RecognitionResult
-from .training import async_setup_training_services
+from .sources import (
+    ATTEMPT_DELAY,
+    CameraEntityImage,
+    async_collect_images,
+    async_read_image_file,
+)
+from .storage import InvalidNameError, validate_name
+from .training import Trainer
 
 SERVICE_RECOGNIZE = "recognize"
+SERVICE_TRAIN = "train"
+SERVICE_REMOVE = "remove"
+SERVICE_PURGE = "purge"
 
+ATTR_CONFIG_ENTRY_ID = "config_entry_id"
+ATTR_URL = "url"
+ATTR_IMAGE_PATH = "image_path"
+ATTR_CAMERA_ENTITY_ID = "camera_entity_id"
 ATTR_FRIGATE_EVENT_ID = "frigate_event_id"
+ATTR_FRIGATE_CAMERA = "frigate_camera"
+ATTR_ATTEMPTS = "attempts"
 ATTR_RESULTS = "results"
 ATTR_STOP_ON_MATCH = "stop_on_match"
 ATTR_PROCESSING = "processing"
 ATTR_CAMERA = "camera"
 ATTR_ROOM = "room"
-SOURCES = (ATTR_URL, ATTR_IMAGE_PATH, ATTR_CAMERA_ENTITY_ID, ATTR_FRIGATE_EVENT_ID)
+ATTR_NAME = "name"
+RECOGNIZE_SOURCES = (
+    ATTR_URL,
+    ATTR_IMAGE_PATH,
+    ATTR_CAMERA_ENTITY_ID,
+    ATTR_FRIGATE_EVENT_ID,
+)
+MAX_SOURCES = 50
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
+DATA_TRAIN_LOCK: HassKey[asyncio.Lock] = HassKey(f"{DOMAIN}_train_lock")
+
+_ATTEMPTS = vol.All(vol.Coerce(int), vol.Range(1, 20))
 RECOGNIZE_SCHEMA = vol.Schema(
     {
         vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
@@ -52,9 +79,7 @@ RECOGNIZE_SCHEMA = vol.Schema(
         vol.Optional(ATTR_IMAGE_PATH): cv.string,
         vol.Optional(ATTR_CAMERA_ENTITY_ID): cv.entity_domain("camera"),
         vol.Optional(ATTR_FRIGATE_EVENT_ID): cv.string,
-        vol.Optional(ATTR_ATTEMPTS, default=1): vol.All(
-            vol.Coerce(int), vol.Range(1, 20)
-        ),
+        vol.Optional(ATTR_ATTEMPTS, default=1): _ATTEMPTS,
         vol.Optional(ATTR_RESULTS, default="best"): vol.In(["best", "all"]),
         vol.Optional(ATTR_STOP_ON_MATCH, default=True): cv.boolean,
         vol.Optional(ATTR_PROCESSING, default=PROCESSING_PARALLEL): vol.In(
@@ -66,102 +91,242 @@ RECOGNIZE_SCHEMA = vol.Schema(
         vol.Optional(ATTR_ROOM): vol.All(cv.string, vol.Length(1, 100)),
     }
 )
+TRAIN_SCHEMA = vol.Schema(
+    {
+        vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Required(ATTR_NAME): cv.string,
+        vol.Optional(ATTR_URL): vol.All(
+            cv.ensure_list, vol.Length(max=MAX_SOURCES), [cv.url]
+        ),
+        vol.Optional(ATTR_IMAGE_PATH): vol.All(
+            cv.ensure_list, vol.Length(max=MAX_SOURCES), [cv.string]
+        ),
+        vol.Optional(ATTR_CAMERA_ENTITY_ID): cv.entity_domain("camera"),
+        vol.Optional(ATTR_FRIGATE_CAMERA): cv.string,
+        vol.Optional(ATTR_ATTEMPTS, default=1): _ATTEMPTS,
+    }
+)
+REMOVE_SCHEMA = vol.Schema(
+    {
+        vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Required(ATTR_NAME): cv.string,
+    }
+)
+PURGE_SCHEMA = vol.Schema({vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string})
 
 
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the actions of the integration."""
+    for service, handler, schema in (
+        (SERVICE_RECOGNIZE, _async_recognize, RECOGNIZE_SCHEMA),
+        (SERVICE_TRAIN, _async_train, TRAIN_SCHEMA),
+        (SERVICE_REMOVE, _async_remove, REMOVE_SCHEMA),
+        (SERVICE_PURGE, _async_purge, PURGE_SCHEMA),
+    ):
+        hass.services.async_register(
+            DOMAIN,
+            service,
+            handler,
+            schema=schema,
+            supports_response=SupportsResponse.OPTIONAL,
+        )
 
-    async def async_recognize(call: ServiceCall) -> ServiceResponse:
-        return await _async_recognize(call)
 
-    hass.services.async_register(
-        DOMAIN,
-        SERVICE_RECOGNIZE,
-        async_recognize,
-        schema=RECOGNIZE_SCHEMA,
-        supports_response=SupportsResponse.OPTIONAL,
+def _entry_data(call: ServiceCall, *, need_detectors: bool = False) -> DoubleTakeData:
+    """Return the runtime data of the targeted entry: the given one, or the only one."""
+    entry: DoubleTakeConfigEntry = async_get_config_entry(
+        call.hass, DOMAIN, call.data.get(ATTR_CONFIG_ENTRY_ID)
     )
-    async_setup_training_services(hass)
+    if need_detectors and not entry.runtime_data.detectors:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="no_detectors"
+        )
+    return entry.runtime_data
+
+
+# -- recognize -------------------------------------------------------------------------
 
 
 async def _async_recognize(call: ServiceCall) -> ServiceResponse:
     hass = call.hass
-    entry = loaded_entry(hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
-    coordinator = entry.runtime_data.coordinator
-    chosen = [key for key in SOURCES if key in call.data]
+    chosen = [key for key in RECOGNIZE_SOURCES if key in call.data]
     if len(chosen) != 1:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="one_source",
-            translation_placeholders={"sources": ", ".join(SOURCES)},
+            translation_placeholders={"sources": ", ".join(RECOGNIZE_SOURCES)},
         )
+    data = _entry_data(call)
     attempts: int = call.data[ATTR_ATTEMPTS]
-    source = await _async_source(hass, entry, chosen[0], call.data[chosen[0]], attempts)
-    if not coordinator.detectors:
+    loop = await _async_recognize_loop(hass, data, chosen[0], call.data)
+    if not data.detectors:
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="no_detectors"
         )
     camera: str = call.data[ATTR_CAMERA]
-    result = await coordinator.async_recognize(
-        camera=camera,
-        sources=[source],
-        run=RunSettings(
-            delay=ATTEMPT_DELAY if attempts > 1 else 0,
-            stop_on_match=call.data[ATTR_STOP_ON_MATCH],
-            parallel=call.data[ATTR_PROCESSING] == PROCESSING_PARALLEL,
-        ),
-        room=call.data.get(ATTR_ROOM),
+    settings = data.settings.current
+    result = await data.recognizer.recognize(
+        Job(
+            camera=camera,
+            room=call.data.get(ATTR_ROOM) or room_for(hass, camera),
+            loops=[loop],
+            run=RunSettings(
+                delay=ATTEMPT_DELAY if attempts > 1 else 0,
+                stop_on_match=call.data[ATTR_STOP_ON_MATCH],
+                parallel=call.data[ATTR_PROCESSING] == PROCESSING_PARALLEL,
+            ),
+            rules=settings.rules,
+        )
     )
-    _raise_if_nothing_analysed(result, chosen[0])
-    await coordinator.async_publish(result, frigate_event=False)
+    _raise_if_nothing_analyzed(result, chosen[0])
+    result = await data.publisher.async_publish(result, frigate_event=False)
     return result.as_dict(include_raw=call.data[ATTR_RESULTS] == "all")
 
 
-async def _async_source(
-    hass: HomeAssistant,
-    entry: DoubleTakeConfigEntry,
-    kind: str,
-    value: str,
-    attempts: int,
-) -> ImageSource:
-    """Turn the action's source field into an image source, validating it first."""
+async def _async_recognize_loop(
+    hass: HomeAssistant, data: DoubleTakeData, kind: str, fields: Mapping[str, Any]
+) -> ImageLoop:
+    """Turn the action's source field into an image loop, validating it first."""
+    value: str = fields[kind]
+    attempts: int = fields[ATTR_ATTEMPTS]
     if kind == ATTR_IMAGE_PATH:
-        data = await async_read_image_file(hass, value)
-        return ImageSource("manual", 1, _constant(data))
+        image = await async_read_image_file(hass, value)
+        return ImageLoop("manual", 1, FixedImage(value, image))
     if kind == ATTR_URL:
-        session = async_get_clientsession(hass)
-        return ImageSource(
-            "manual", attempts, lambda: fetch_image(session, value, timeout=URL_TIMEOUT)
+        return ImageLoop(
+            "manual", attempts, UrlImage(async_get_clientsession(hass), value)
         )
     if kind == ATTR_CAMERA_ENTITY_ID:
-        return ImageSource("manual", attempts, lambda: async_camera_image(hass, value))
-    coordinator = entry.runtime_data.coordinator
-    if coordinator.frigate is None:
+        return ImageLoop("manual", attempts, CameraEntityImage(hass, value))
+    if data.frigate is None:
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="no_frigate"
         )
-    return coordinator.frigate_event_source(value, attempts)
+    settings = data.settings.current
+    # A Frigate event's images are its snapshots, as in the event's own run.
+    snapshot = FrigateImage(
+        data.frigate.client,
+        "snapshot",
+        value,
+        settings.image_height,
+        settings.frigate_jitter,
+    )
+    return ImageLoop(snapshot.kind, attempts, snapshot)
 
 
-def _constant(data: bytes) -> Any:
-    async def fetch() -> bytes:
-        return data
-
-    return fetch
-
-
-def _raise_if_nothing_analysed(result: RecognitionResult, source: str) -> None:
+def _raise_if_nothing_analyzed(result: RecognitionResult, source: str) -> None:
     """Raise when a manual run got no image or all its detectors failed."""
-    if not result.analysed:
+    if not result.analyzed:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="no_image",
             translation_placeholders={"source": source},
         )
-    detections = [d for image in result.analysed for d in image.detections]
+    detections = [d for image in result.analyzed for d in image.detections]
     if detections and all(d.error for d in detections):
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="detectors_failed",
             translation_placeholders={"error": detections[-1].error or ""},
         )
+
+
+# -- train, remove, purge --------------------------------------------------------------
+
+
+def _trainer(hass: HomeAssistant, data: DoubleTakeData) -> Trainer:
+    return Trainer(
+        hass,
+        detectors=data.detectors,
+        index=data.index,
+        media=data.media,
+        persons=data.persons,
+        health=data.health,
+    )
+
+
+async def _async_train(call: ServiceCall) -> ServiceResponse:
+    hass = call.hass
+    name = valid_name(call.data[ATTR_NAME])
+    if name.casefold() == UNKNOWN:
+        # Detectors answer "unknown" for strangers: nobody can be trained as that.
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="reserved_name",
+            translation_placeholders={"name": name},
+        )
+    data = _entry_data(call, need_detectors=True)
+    images: list[bytes] = []
+    for source, attempts in await _async_train_sources(hass, data, call.data):
+        images += await async_collect_images(source, attempts)
+    async with _lock(hass):
+        report = await _trainer(hass, data).async_train(name, images)
+    return report.as_dict()
+
+
+async def _async_train_sources(
+    hass: HomeAssistant, data: DoubleTakeData, fields: Mapping[str, Any]
+) -> list[tuple[ImageSource, int]]:
+    """Return the train action's sources, all validated before any is fetched."""
+    camera: str | None = fields.get(ATTR_FRIGATE_CAMERA)
+    if camera is not None:
+        if data.frigate is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="no_frigate"
+            )
+        if camera not in data.frigate.config.cameras:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="unknown_frigate_camera",
+                translation_placeholders={"camera": camera},
+            )
+    attempts: int = fields[ATTR_ATTEMPTS]
+    sources: list[tuple[ImageSource, int]] = [
+        (FixedImage(path, await async_read_image_file(hass, path)), 1)
+        for path in fields.get(ATTR_IMAGE_PATH, [])
+    ]
+    session = async_get_clientsession(hass)
+    sources += [(UrlImage(session, url), 1) for url in fields.get(ATTR_URL, [])]
+    if (entity_id := fields.get(ATTR_CAMERA_ENTITY_ID)) is not None:
+        sources.append((CameraEntityImage(hass, entity_id), attempts))
+    if camera is not None and data.frigate is not None:
+        height = data.settings.current.image_height
+        latest = FrigateImage(data.frigate.client, "latest", camera, height)
+        sources.append((latest, attempts))
+    return sources
+
+
+async def _async_remove(call: ServiceCall) -> ServiceResponse:
+    hass = call.hass
+    name = valid_name(call.data[ATTR_NAME])
+    data = _entry_data(call)
+    async with _lock(hass):
+        return await _trainer(hass, data).async_remove(name)
+
+
+async def _async_purge(call: ServiceCall) -> ServiceResponse:
+    data = _entry_data(call)
+    counts = await async_purge(call.hass, data.media, data.settings.current)
+    return dict(counts)
+
+
+def valid_name(name: str) -> str:
+    """Return the validated name, or raise a translated ServiceValidationError."""
+    try:
+        return validate_name(name)
+    except InvalidNameError as err:
+        shown = _CONTROL_CHARS.sub("�", str(name))
+        if len(shown) > 70:
+            shown = shown[:69] + "…"
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_name",
+            translation_placeholders={"name": shown},
+        ) from err
+
+
+def _lock(hass: HomeAssistant) -> asyncio.Lock:
+    """One training or removal at a time (they read and write the same index)."""
+    if (lock := hass.data.get(DATA_TRAIN_LOCK)) is None:
+        lock = hass.data[DATA_TRAIN_LOCK] = asyncio.Lock()
+    return lock

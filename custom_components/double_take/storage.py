@@ -20,15 +20,15 @@ MAX_NAME_LENGTH = 64
 # What a folder name may take on Linux file systems (64 emoji would be 256).
 MAX_NAME_BYTES = 255
 MATCHES = "matches"
-UNKNOWN = "unknown"
+UNKNOWN_FOLDER = "unknown"
 TRAIN = "train"
 LOCAL = "local"
-FOLDERS = (MATCHES, UNKNOWN, TRAIN, LOCAL)
-BROWSABLE = (MATCHES, UNKNOWN, TRAIN)
+FOLDERS = (MATCHES, UNKNOWN_FOLDER, TRAIN, LOCAL)
+BROWSABLE = (MATCHES, UNKNOWN_FOLDER, TRAIN)
 """Folders of images a user may look at (``local/`` holds face descriptors)."""
 PERSON_FOLDERS = (MATCHES, TRAIN)
 """Folders that have one sub-folder per person."""
-PURGEABLE = (MATCHES, UNKNOWN)
+PURGEABLE = (MATCHES, UNKNOWN_FOLDER)
 """The only folders purge deletes in; never ``train/``."""
 
 MAX_TRAIN_IMAGE_BYTES = MAX_IMAGE_BYTES
@@ -145,24 +145,44 @@ class MediaStore:
     def save_image(
         self, folder: str, person: str | None, stem: str, data: bytes
     ) -> str:
-        """Write ``data`` under ``folder[/person]`` and return the path relative to root.
+        """Write ``data`` under ``folder[/person]`` and return the path relative to root."""
+        relative = self.plan_image_path(folder, person, stem, data)
+        if not self.write_images({relative: data}):
+            raise InvalidNameError(f"{relative} is outside {self.root}")
+        return relative
+
+    @staticmethod
+    def plan_image_path(folder: str, person: str | None, stem: str, data: bytes) -> str:
+        """Choose the path (relative to root) an image will be saved at; no I/O.
 
         ``stem`` is made file-name safe; a random suffix keeps two saves of the same
-        attempt apart.
+        attempt apart. Raises InvalidNameError for a person name that cannot be a folder.
         """
         parts = [folder]
         if person is not None:
             parts.append(validate_name(person))
-        directory = self._inside(self.root.joinpath(*parts))
-        directory.mkdir(parents=True, exist_ok=True)
         safe_stem = _UNSAFE_ID_CHARS.sub("_", stem).lstrip(".")[:120] or "image"
-        path = self._inside(
-            directory / f"{safe_stem}-{secrets.token_hex(3)}{image_extension(data)}"
-        )
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
-        return path.relative_to(self.root).as_posix()
+        parts.append(f"{safe_stem}-{secrets.token_hex(3)}{image_extension(data)}")
+        return "/".join(parts)
+
+    def write_images(self, files: dict[str, bytes]) -> set[str]:
+        """Write planned images (relative path → bytes); returns the paths written.
+
+        A path that leads outside the root (a person folder that is a link elsewhere) is
+        not written.
+        """
+        written: set[str] = set()
+        for relative, data in files.items():
+            try:
+                path = self._inside(self.root / relative)
+                self._inside(path.parent).mkdir(parents=True, exist_ok=True)
+            except InvalidNameError:
+                continue
+            tmp = path.with_suffix(path.suffix + ".tmp")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+            written.add(relative)
+        return written
 
     def train_names(self) -> list[str]:
         """Names of the person folders under ``train/`` that are valid names."""

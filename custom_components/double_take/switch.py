@@ -10,9 +10,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import RestoreEntity
 
-from .coordinator import DoubleTakeCoordinator
 from .data import DoubleTakeConfigEntry
 from .entity import CameraEntity, async_setup_camera_entities
+from .intake import EventIntake
 
 PARALLEL_UPDATES = 0
 
@@ -23,10 +23,12 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """One recognition switch per Frigate camera."""
+    if (intake := entry.runtime_data.intake) is None:
+        return
     async_setup_camera_entities(
         entry,
         async_add_entities,
-        lambda coordinator, camera: [CameraRecognitionSwitch(coordinator, camera)],
+        lambda camera: [CameraRecognitionSwitch(entry, camera, intake)],
     )
 
 
@@ -36,9 +38,12 @@ class CameraRecognitionSwitch(CameraEntity, SwitchEntity, RestoreEntity):
     _attr_translation_key = "recognition"
     _attr_is_on = True
 
-    def __init__(self, coordinator: DoubleTakeCoordinator, camera: str) -> None:
+    def __init__(
+        self, entry: DoubleTakeConfigEntry, camera: str, intake: EventIntake
+    ) -> None:
         """Create the switch of ``camera``."""
-        super().__init__(coordinator, "recognition", camera)
+        super().__init__(entry, "recognition", camera)
+        self._intake = intake
 
     async def async_added_to_hass(self) -> None:
         """Restore the last position (on by default)."""
@@ -60,7 +65,4 @@ class CameraRecognitionSwitch(CameraEntity, SwitchEntity, RestoreEntity):
 
     def _set(self, on: bool) -> None:
         self._attr_is_on = on
-        if on:
-            self.coordinator.disabled_cameras.discard(self.camera)
-        else:
-            self.coordinator.disabled_cameras.add(self.camera)
+        self._intake.set_camera_enabled(self.camera, on)

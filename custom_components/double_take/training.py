@@ -1,249 +1,34 @@
-"""The train, remove and purge actions (SPEC §6.5).
+"""Training and removing persons on every detector of an entry (SPEC §6.5).
 
 ``train/<name>/`` is the source of truth: images from a URL, a file, a camera or Frigate
 are first saved there (named by content hash), then every image of the folder that a
-detector has not learnt yet (by content hash, from the index) is sent to it. DeepStack
-and CodeProject.AI replace a person's embedding on every register call, so they get all
-of the person's images in one call whenever one of them is new.
+detector has not learnt yet (by content hash, from the index) is sent to it. Detectors
+that replace a person's embedding on every register call (``replaces_on_train``:
+DeepStack, CodeProject.AI) get all of the person's images whenever one of them is new.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 import logging
-import re
 from typing import Any
 
-import probatio as vol
-
-from homeassistant.core import (
-    HomeAssistant,
-    ServiceCall,
-    ServiceResponse,
-    SupportsResponse,
-)
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import config_validation as cv
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.util.hass_dict import HassKey
 
-from .action_inputs import (
-    ATTEMPT_DELAY,
-    ATTR_ATTEMPTS,
-    ATTR_CAMERA_ENTITY_ID,
-    ATTR_CONFIG_ENTRY_ID,
-    ATTR_IMAGE_PATH,
-    ATTR_URL,
-    URL_TIMEOUT,
-    async_camera_image,
-    async_read_image_file,
-    loaded_entry,
-)
 from .api.errors import ApiError
-from .api.http import fetch_image
-from .api.models import UNKNOWN, TrainingImage, TrainOutcome
-from .const import DETECTOR_CODEPROJECT, DETECTOR_DEEPSTACK, DOMAIN
-from .coordinator import DoubleTakeCoordinator
+from .api.models import TrainingImage, TrainOutcome
+from .const import DOMAIN
+from .health import HealthMonitor
+from .index import PersonIndex
+from .persons import PersonRegistry
 from .pipeline import DetectorHandle
-from .purge import async_purge
-from .storage import TRAIN, InvalidNameError, TrainFile, validate_name
+from .storage import TRAIN, InvalidNameError, MediaStore, TrainFile
 
 _LOGGER = logging.getLogger(__name__)
-
-SERVICE_TRAIN = "train"
-SERVICE_REMOVE = "remove"
-SERVICE_PURGE = "purge"
-
-ATTR_NAME = "name"
-ATTR_FRIGATE_CAMERA = "frigate_camera"
-
-MAX_SOURCES = 50
-# These servers average all images of a register call into one embedding that
-# replaces the previous one: they must always get all of a person's images.
-REPLACING_KINDS = frozenset({DETECTOR_DEEPSTACK, DETECTOR_CODEPROJECT})
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
-
-DATA_TRAIN_LOCK: HassKey[asyncio.Lock] = HassKey(f"{DOMAIN}_train_lock")
-
-TRAIN_SCHEMA = vol.Schema(
-    {
-        vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
-        vol.Required(ATTR_NAME): cv.string,
-        vol.Optional(ATTR_URL): vol.All(
-            cv.ensure_list, vol.Length(max=MAX_SOURCES), [cv.url]
-        ),
-        vol.Optional(ATTR_IMAGE_PATH): vol.All(
-            cv.ensure_list, vol.Length(max=MAX_SOURCES), [cv.string]
-        ),
-        vol.Optional(ATTR_CAMERA_ENTITY_ID): cv.entity_domain("camera"),
-        vol.Optional(ATTR_FRIGATE_CAMERA): cv.string,
-        vol.Optional(ATTR_ATTEMPTS, default=1): vol.All(
-            vol.Coerce(int), vol.Range(1, 20)
-        ),
-    }
-)
-REMOVE_SCHEMA = vol.Schema(
-    {
-        vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
-        vol.Required(ATTR_NAME): cv.string,
-    }
-)
-PURGE_SCHEMA = vol.Schema({vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string})
-
-
-def async_setup_training_services(hass: HomeAssistant) -> None:
-    """Register ``train``, ``remove`` and ``purge``."""
-    for service, handler, schema in (
-        (SERVICE_TRAIN, _async_train, TRAIN_SCHEMA),
-        (SERVICE_REMOVE, _async_remove, REMOVE_SCHEMA),
-        (SERVICE_PURGE, _async_purge, PURGE_SCHEMA),
-    ):
-        hass.services.async_register(
-            DOMAIN,
-            service,
-            handler,
-            schema=schema,
-            supports_response=SupportsResponse.OPTIONAL,
-        )
-
-
-# -- actions ---------------------------------------------------------------------------
-
-
-async def _async_train(call: ServiceCall) -> ServiceResponse:
-    hass = call.hass
-    name = valid_name(call.data[ATTR_NAME])
-    if name.casefold() == UNKNOWN:
-        # Detectors answer "unknown" for strangers: nobody can be trained as that.
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="reserved_name",
-            translation_placeholders={"name": name},
-        )
-    entry = loaded_entry(hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
-    coordinator = entry.runtime_data.coordinator
-    if not coordinator.detectors:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="no_detectors"
-        )
-    images = await _async_collect_images(hass, coordinator, call.data)
-    async with _lock(hass):
-        report = await Trainer(hass, coordinator).async_train(name, images)
-    return report.as_dict()
-
-
-async def _async_remove(call: ServiceCall) -> ServiceResponse:
-    hass = call.hass
-    name = valid_name(call.data[ATTR_NAME])
-    entry = loaded_entry(hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
-    async with _lock(hass):
-        return await Trainer(hass, entry.runtime_data.coordinator).async_remove(name)
-
-
-async def _async_purge(call: ServiceCall) -> ServiceResponse:
-    entry = loaded_entry(call.hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
-    counts = await async_purge(call.hass, entry.runtime_data.coordinator)
-    return dict(counts)
-
-
-def valid_name(name: str) -> str:
-    """Return the validated name, or raise a translated ServiceValidationError."""
-    try:
-        return validate_name(name)
-    except InvalidNameError as err:
-        shown = _CONTROL_CHARS.sub("�", str(name))
-        if len(shown) > 70:
-            shown = shown[:69] + "…"
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_name",
-            translation_placeholders={"name": shown},
-        ) from err
-
-
-def _lock(hass: HomeAssistant) -> asyncio.Lock:
-    """One training or removal at a time (they read and write the same index)."""
-    if (lock := hass.data.get(DATA_TRAIN_LOCK)) is None:
-        lock = hass.data[DATA_TRAIN_LOCK] = asyncio.Lock()
-    return lock
-
-
-# -- image sources ---------------------------------------------------------------------
-
-
-async def _async_collect_images(
-    hass: HomeAssistant, coordinator: DoubleTakeCoordinator, data: Mapping[str, Any]
-) -> list[bytes]:
-    """Images of the action's sources; everything is validated before anything is fetched."""
-    camera: str | None = data.get(ATTR_FRIGATE_CAMERA)
-    if camera is not None:
-        if coordinator.frigate is None or coordinator.frigate_config is None:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN, translation_key="no_frigate"
-            )
-        if camera not in coordinator.frigate_config.cameras:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="unknown_frigate_camera",
-                translation_placeholders={"camera": camera},
-            )
-    images = [
-        await async_read_image_file(hass, path)
-        for path in data.get(ATTR_IMAGE_PATH, [])
-    ]
-    session = async_get_clientsession(hass)
-    for url in data.get(ATTR_URL, []):
-        try:
-            images.append(await fetch_image(session, url, timeout=URL_TIMEOUT))
-        except ApiError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="fetch_failed",
-                translation_placeholders={
-                    "source": url.split("?", 1)[0],
-                    "error": str(err),
-                },
-            ) from err
-    attempts: int = data[ATTR_ATTEMPTS]
-    if (entity_id := data.get(ATTR_CAMERA_ENTITY_ID)) is not None:
-        images += await _async_attempts(
-            entity_id, attempts, lambda: async_camera_image(hass, entity_id)
-        )
-    if camera is not None:
-        frigate = coordinator.frigate
-        assert frigate is not None
-        height = coordinator.settings.image_height
-        images += await _async_attempts(
-            camera, attempts, lambda: frigate.latest(camera, height=height)
-        )
-    return images
-
-
-async def _async_attempts(
-    source: str, attempts: int, fetch: Callable[[], Awaitable[bytes]]
-) -> list[bytes]:
-    """Fetch ``attempts`` images, ATTEMPT_DELAY apart; failed attempts are skipped."""
-    images: list[bytes] = []
-    for attempt in range(attempts):
-        if attempt:
-            await asyncio.sleep(ATTEMPT_DELAY)
-        try:
-            images.append(await fetch())
-        except ApiError as err:
-            _LOGGER.debug("Attempt %d on %s failed: %s", attempt + 1, source, err)
-    if not images:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="no_image",
-            translation_placeholders={"source": source},
-        )
-    return images
-
-
-# -- training ---------------------------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -268,12 +53,23 @@ class TrainReport:
 class Trainer:
     """Trains and removes persons on every detector of one entry."""
 
-    def __init__(self, hass: HomeAssistant, coordinator: DoubleTakeCoordinator) -> None:
-        """Work with the coordinator's detectors, index and media store."""
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        *,
+        detectors: Sequence[DetectorHandle],
+        index: PersonIndex,
+        media: MediaStore,
+        persons: PersonRegistry,
+        health: HealthMonitor,
+    ) -> None:
+        """Work with the entry's detectors, index, folders, persons and health."""
         self.hass = hass
-        self.coordinator = coordinator
-        self.store = coordinator.store
-        self.index = coordinator.index
+        self.detectors = detectors
+        self.index = index
+        self.store = media
+        self.persons = persons
+        self.health = health
 
     async def _async_person(self, name: str) -> tuple[str, str]:
         """(display name, train folder name) of ``name``, compared case-insensitively.
@@ -320,7 +116,7 @@ class Trainer:
         partial = await asyncio.gather(
             *(
                 self._async_train_detector(handle, display, files)
-                for handle in self.coordinator.detectors
+                for handle in self.detectors
             )
         )
         for part in partial:
@@ -338,7 +134,7 @@ class Trainer:
                     "error": f"{first['detector']}: {first['error']}",
                 },
             )
-        self.coordinator.async_add_person(display)
+        self.persons.async_add(display)
         _LOGGER.debug(
             "Trained %s: %d trained, %d skipped, %d failed",
             display,
@@ -359,7 +155,7 @@ class Trainer:
             return report
         send = (
             files
-            if handle.kind in REPLACING_KINDS
+            if handle.detector.replaces_on_train
             else [file for file in files if file.digest not in known]
         )
         sent = {file.digest for file in send}
@@ -372,10 +168,10 @@ class Trainer:
             )
         except ApiError as err:
             error = str(err) or type(err).__name__
-            self.coordinator.health.report(handle.id, error)
+            self.health.report(handle.id, error)
             report.failed += [_row(file, handle, error) for file in send]
             return report
-        self.coordinator.health.report(handle.id, None)
+        self.health.report(handle.id, None)
         by_file: dict[str, TrainOutcome] = {
             outcome.filename: outcome for outcome in outcomes
         }
@@ -396,12 +192,9 @@ class Trainer:
         removed: list[str] = []
         failed: list[dict[str, str]] = []
         errors = await asyncio.gather(
-            *(
-                self._async_remove_detector(handle, display)
-                for handle in self.coordinator.detectors
-            )
+            *(self._async_remove_detector(handle, display) for handle in self.detectors)
         )
-        for handle, error in zip(self.coordinator.detectors, errors, strict=True):
+        for handle, error in zip(self.detectors, errors, strict=True):
             if error is None:
                 removed.append(handle.kind)
             else:
@@ -418,8 +211,8 @@ class Trainer:
             )
         images = await self._async_storage(self.store.images, TRAIN, folder)
         if not failed and not images:
-            # Nothing left to recognise this person by: their entities go.
-            self.coordinator.async_remove_person(display)
+            # Nothing left to recognize this person by: their entities go.
+            self.persons.async_remove(display)
         return {"name": display, "removed": removed, "failed": failed}
 
     async def _async_remove_detector(

@@ -1,7 +1,9 @@
 """Protocol-accurate emulators of the servers Double Take talks to.
 
 Written from ``../shared/reference/`` (detector-apis.md, frigate.md); each is a real aiohttp
-server on 127.0.0.1 that tests start, script and inspect.
+server on 127.0.0.1 that tests start, script and inspect. Tests start them with the
+``start_emulator`` fixture (fixtures.py): ``await start_emulator("facebox", basic_auth=…)``;
+``frigate``, ``compreface`` and ``deepstack`` are fixtures of their own.
 
 Shared contract (all emulators):
 

@@ -513,7 +513,7 @@ class CodeProjectEmulator(_FaceModuleServer):
         predictions = self._predictions(faces, threshold)
         known = any(p["userid"] != "unknown" for p in predictions)
         return {
-            "message": "A face was recognised" if known else "No known faces",
+            "message": "A face was recognized" if known else "No known faces",
             "count": len(predictions),
             "predictions": predictions,
             "success": True,

@@ -1,35 +1,67 @@
 """Pytest fixtures that start the emulators (imported by tests/conftest.py).
 
 ``tests/conftest.py`` star-imports this module, so every fixture must be listed in
-``__all__``. Emulator fixtures depend on ``socket_enabled`` (sockets are otherwise blocked
-by pytest-homeassistant-custom-component) and stop their server at teardown.
+``__all__``. ``start_emulator`` runs any emulator; ``frigate``, ``compreface`` and
+``deepstack`` are shorthands for the ones most tests use.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from typing import Any, Literal, Protocol, cast, overload
 
 import pytest
 
+from .base import EmulatorServer
 from .compreface import CompreFaceEmulator
 from .deepstack import CodeProjectEmulator, DeepStackEmulator
 from .facebox import FaceboxEmulator
 from .frigate import FrigateEmulator
 from .world import FaceWorld
 
-__all__ = [
-    # Face detectors (this block).
-    "codeproject",
-    "compreface",
-    "deepstack",
-    "face_world",
-    "facebox",
-    # Frigate emulator fixtures: add their names here.
-    "frigate",
-]
+__all__ = ["compreface", "deepstack", "face_world", "frigate", "start_emulator"]
+
+# The emulator of each kind (detector kinds as the integration spells them).
+EMULATORS: dict[str, type[EmulatorServer]] = {
+    "frigate": FrigateEmulator,
+    "compreface": CompreFaceEmulator,
+    "deepstack": DeepStackEmulator,
+    "codeproject": CodeProjectEmulator,
+    "facebox": FaceboxEmulator,
+}
 
 
-# --- Face detectors ----------------------------------------------------------------------
+class StartEmulator(Protocol):
+    """``await start_emulator(kind, **options)``: an emulator listening on 127.0.0.1.
+
+    ``options`` go to the emulator's constructor (``username=`` for Frigate, ``api_key=``
+    for DeepStack …); a face detector sees the test's ``face_world`` unless ``world=`` is
+    given. Every emulator started this way stops when the test ends.
+    """
+
+    @overload
+    async def __call__(
+        self, kind: Literal["frigate"], **options: Any
+    ) -> FrigateEmulator: ...
+    @overload
+    async def __call__(
+        self, kind: Literal["compreface"], **options: Any
+    ) -> CompreFaceEmulator: ...
+    @overload
+    async def __call__(
+        self, kind: Literal["deepstack"], **options: Any
+    ) -> DeepStackEmulator: ...
+    @overload
+    async def __call__(
+        self, kind: Literal["codeproject"], **options: Any
+    ) -> CodeProjectEmulator: ...
+    @overload
+    async def __call__(
+        self, kind: Literal["facebox"], **options: Any
+    ) -> FaceboxEmulator: ...
+    @overload
+    async def __call__(self, kind: str, **options: Any) -> Any: ...
 
 
 @pytest.fixture
@@ -39,71 +71,33 @@ def face_world() -> FaceWorld:
 
 
 @pytest.fixture
-async def compreface(
+async def start_emulator(
     socket_enabled: None, face_world: FaceWorld
-) -> AsyncIterator[CompreFaceEmulator]:
-    """Run a CompreFace emulator (key ``COMPREFACE_KEY``)."""
-    server = CompreFaceEmulator(face_world)
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
+) -> AsyncIterator[StartEmulator]:
+    """Start emulators on demand (see ``StartEmulator``); they stop at teardown."""
+    async with AsyncExitStack() as running:
+
+        async def start(kind: str, **options: Any) -> EmulatorServer:
+            if kind != "frigate":
+                options.setdefault("world", face_world)
+            return await running.enter_async_context(EMULATORS[kind](**options))
+
+        yield cast("StartEmulator", start)
 
 
 @pytest.fixture
-async def deepstack(
-    socket_enabled: None, face_world: FaceWorld
-) -> AsyncIterator[DeepStackEmulator]:
-    """Run a DeepStack emulator (no api key, face endpoints enabled).
-
-    Set ``deepstack.api_key`` / ``deepstack.face_enabled`` in the test to change that.
-    """
-    server = DeepStackEmulator(face_world)
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-@pytest.fixture
-async def codeproject(
-    socket_enabled: None, face_world: FaceWorld
-) -> AsyncIterator[CodeProjectEmulator]:
-    """Run a CodeProject.AI emulator with the Face Processing module."""
-    server = CodeProjectEmulator(face_world)
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-@pytest.fixture
-async def facebox(
-    socket_enabled: None, face_world: FaceWorld
-) -> AsyncIterator[FaceboxEmulator]:
-    """Run a Facebox emulator without Basic auth (set ``facebox.basic_auth`` to add it)."""
-    server = FaceboxEmulator(face_world)
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-# --- Frigate emulator --------------------------------------------------------------------
-# (Owned by the Frigate emulator's author: add the ``frigate`` fixture below and its name
-# to ``__all__`` above.)
-
-
-@pytest.fixture
-async def frigate(socket_enabled: None) -> AsyncIterator[FrigateEmulator]:
+async def frigate(start_emulator: StartEmulator) -> FrigateEmulator:
     """Run a Frigate emulator without auth (cameras ``front_door`` and ``garden``)."""
-    server = FrigateEmulator()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
+    return await start_emulator("frigate")
+
+
+@pytest.fixture
+async def compreface(start_emulator: StartEmulator) -> CompreFaceEmulator:
+    """Run a CompreFace emulator (key ``COMPREFACE_KEY``)."""
+    return await start_emulator("compreface")
+
+
+@pytest.fixture
+async def deepstack(start_emulator: StartEmulator) -> DeepStackEmulator:
+    """Run a DeepStack emulator (no api key, face endpoints enabled)."""
+    return await start_emulator("deepstack")

@@ -1,5 +1,6 @@
 """Protocol layer: Frigate and face-detector clients, with no Home Assistant imports.
 
-Everything in this package talks HTTP through an injected ``aiohttp.ClientSession`` and
-returns plain data types, so it can be tested on its own and later become a library.
+The clients of servers talk HTTP through an injected ``aiohttp.ClientSession``; the local
+detector runs dlib in a worker process of its own (``local``). Everything returns plain
+data types, so the package can be tested on its own and later become a library.
 """

@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+import contextlib
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-import json
 import math
 import re
 import time
 from typing import Any
-from urllib.parse import quote
 
 import aiohttp
+import orjson
 
 from .errors import ApiAuthError, ApiResponseError, ImageUnavailableError
-from .http import Response, fetch_image, request
+from .http import Response, fetch_image, path_segment, request
 
 DEFAULT_TOPIC_PREFIX = "frigate"
 DEFAULT_TIMEOUT = 10.0
@@ -49,6 +49,15 @@ class FrigateConfig:
     topic_prefix: str
     cameras: dict[str, tuple[str, ...]]
     """Camera name → its zone names, in config order."""
+
+    @property
+    def zones(self) -> list[str]:
+        """Every zone as ``camera.zone`` (how the ``zones`` option names them)."""
+        return [
+            f"{camera}.{zone}"
+            for camera, zones in self.cameras.items()
+            for zone in zones
+        ]
 
     @classmethod
     def from_json(cls, data: Any) -> FrigateConfig:
@@ -103,6 +112,8 @@ class FrigateClient:
     is refused. Every method raises ApiConnectionError when Frigate cannot be reached,
     ApiAuthError when it refuses the credentials, and ApiResponseError for answers it
     cannot use; the image methods raise ImageUnavailableError when there is no image.
+    Before a method raises ApiAuthError it calls ``on_auth_failure`` (once per call), so
+    the owner can ask for new credentials without wrapping every call.
     """
 
     def __init__(
@@ -115,10 +126,13 @@ class FrigateClient:
         verify_ssl: bool = True,
         timeout: float = DEFAULT_TIMEOUT,
         max_concurrent: int = DEFAULT_MAX_CONCURRENT,
+        on_auth_failure: Callable[[], None] | None = None,
     ) -> None:
         """Bind the client to a session and a Frigate base URL (``http://host:5000``).
 
         At most ``max_concurrent`` requests are sent at once; the others wait.
+        ``on_auth_failure`` is called (in the caller's task, must not raise) whenever a
+        call ends in ApiAuthError, just before it is raised.
         """
         self._session = session
         self._base = url.strip().rstrip("/")
@@ -130,6 +144,7 @@ class FrigateClient:
         self._token_refresh_at = 0.0  # time.monotonic() after which we log in again
         self._login_lock = asyncio.Lock()
         self._slots = asyncio.Semaphore(max(1, max_concurrent))
+        self._on_auth_failure = on_auth_failure
 
     @property
     def url(self) -> str:
@@ -161,13 +176,14 @@ class FrigateClient:
         when something other than an image comes back.
         """
         event = _segment(event_id, "event id", ImageUnavailableError)
-        query = f"crop=1&{_height_query(height)}"
-        return await self._image(f"/api/events/{event}/snapshot.jpg?{query}")
+        return await self._image(
+            f"/api/events/{event}/snapshot.jpg", {"crop": "1", **_height(height)}
+        )
 
     async def latest(self, camera: str, *, height: int) -> bytes:
         """Fetch the camera's most recent frame, ``height`` px tall."""
         name = _segment(camera, "camera name", ImageUnavailableError)
-        return await self._image(f"/api/{name}/latest.jpg?{_height_query(height)}")
+        return await self._image(f"/api/{name}/latest.jpg", _height(height))
 
     async def set_sub_label(self, event_id: str, label: str, score: float) -> None:
         """Write ``label`` with ``score`` (0–1) onto the event as its sub_label.
@@ -185,18 +201,29 @@ class FrigateClient:
 
     # Requests and authentication
 
+    @contextlib.contextmanager
+    def _reporting_auth_failure(self) -> Iterator[None]:
+        """Call ``on_auth_failure`` when the block raises ApiAuthError, then re-raise."""
+        try:
+            yield
+        except ApiAuthError:
+            if self._on_auth_failure is not None:
+                self._on_auth_failure()
+            raise
+
     async def _send(self, method: str, path: str, **kwargs: Any) -> Response:
         """One API request with auth, re-logging in once on a 401; 401/403 raise."""
-        token = await self._valid_token()
-        response = await self._request(method, path, token, **kwargs)
-        if response.status == 401 and self._username:
-            token = await self._valid_token(stale=token)
+        with self._reporting_auth_failure():
+            token = await self._valid_token()
             response = await self._request(method, path, token, **kwargs)
-        if response.status in (401, 403):
-            raise ApiAuthError(
-                f"{method} {path}: HTTP {response.status} {_message(response)}"
-            )
-        return response
+            if response.status == 401 and self._username:
+                token = await self._valid_token(stale=token)
+                response = await self._request(method, path, token, **kwargs)
+            if response.status in (401, 403):
+                raise ApiAuthError(
+                    f"{method} {path}: HTTP {response.status} {_message(response)}"
+                )
+            return response
 
     async def _request(
         self, method: str, path: str, token: str | None, **kwargs: Any
@@ -212,23 +239,27 @@ class FrigateClient:
                 **kwargs,
             )
 
-    async def _image(self, path_and_query: str) -> bytes:
+    async def _image(self, path: str, params: dict[str, str]) -> bytes:
         """GET an image with auth, re-logging in once when it is refused."""
-        token = await self._valid_token()
-        try:
-            return await self._fetch_image(path_and_query, token)
-        except ApiAuthError:
-            if not self._username:
-                raise
-        token = await self._valid_token(stale=token)
-        return await self._fetch_image(path_and_query, token)
+        with self._reporting_auth_failure():
+            token = await self._valid_token()
+            try:
+                return await self._fetch_image(path, params, token)
+            except ApiAuthError:
+                if not self._username:
+                    raise
+            token = await self._valid_token(stale=token)
+            return await self._fetch_image(path, params, token)
 
-    async def _fetch_image(self, path_and_query: str, token: str | None) -> bytes:
+    async def _fetch_image(
+        self, path: str, params: dict[str, str], token: str | None
+    ) -> bytes:
         async with self._slots:
             return await fetch_image(
                 self._session,
-                f"{self._base}{path_and_query}",
+                f"{self._base}{path}",
                 timeout=self._timeout,
+                params=params,
                 headers=_headers("GET", token),
                 **self._ssl,
             )
@@ -294,16 +325,16 @@ def _headers(method: str, token: str | None) -> dict[str, str]:
 def _segment(value: str, what: str, error: type[Exception]) -> str:
     """Quote ``value`` as one path segment, so untrusted ids cannot leave the path."""
     if not isinstance(value, str) or value in ("", ".", ".."):
-        # URL normalisation would drop these segments (or climb out of the path).
+        # URL normalization would drop these segments (or climb out of the path).
         raise error(f"invalid Frigate {what}: {value!r}")
-    return quote(value, safe="")
+    return path_segment(value)
 
 
-def _height_query(height: int) -> str:
+def _height(height: int) -> dict[str, str]:
     """Both names of the height parameter: ``h`` (Frigate ≤0.14) and ``height`` (0.15+)."""
     if isinstance(height, bool) or not isinstance(height, int) or height < 1:
         raise ValueError(f"image height must be a positive integer, not {height!r}")
-    return f"h={height}&height={height}"
+    return {"h": str(height), "height": str(height)}
 
 
 def _clamp_score(score: float) -> float:
@@ -326,8 +357,8 @@ def _raise_for_status(response: Response, what: str) -> None:
 def _message(response: Response) -> str:
     """Frigate's error message from a JSON body, else a short excerpt of the body."""
     try:
-        data = json.loads(response.body)
-    except ValueError, UnicodeDecodeError:
+        data = response.json()
+    except ApiResponseError:
         data = None
     if isinstance(data, dict):
         for key in ("message", "detail", "error"):
@@ -335,7 +366,7 @@ def _message(response: Response) -> str:
             if isinstance(value, str):
                 return value
             if value is not None:
-                return json.dumps(value)[:200]
+                return orjson.dumps(value).decode()[:200]
     text = response.body[:120].decode("utf-8", "replace").strip()
     return repr(text) if text else ""
 
@@ -364,18 +395,11 @@ def _token_lifetime(token: str, headers: Mapping[str, str]) -> float:
     """
     try:
         payload = token.split(".")[1]
-        claims = json.loads(
+        claims = orjson.loads(
             base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
         )
         exp = float(claims["exp"])
-    except (
-        IndexError,
-        KeyError,
-        TypeError,
-        ValueError,
-        UnicodeDecodeError,
-        OverflowError,
-    ):
+    except IndexError, KeyError, TypeError, ValueError, OverflowError:
         return FALLBACK_TOKEN_LIFETIME
     lifetime = exp - _server_time(headers)
     if not math.isfinite(lifetime) or lifetime <= 0:

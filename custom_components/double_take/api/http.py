@@ -1,12 +1,18 @@
-"""One place that turns aiohttp's many failure modes into the protocol layer's errors."""
+"""One place that turns aiohttp's many failure modes into the protocol layer's errors.
+
+URLs are handled with ``yarl`` (as aiohttp does) and JSON with ``orjson`` (as Home
+Assistant does), throughout the protocol layer.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-import json
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
+import orjson
+from yarl import URL
 
 from .errors import (
     ApiAuthError,
@@ -29,10 +35,14 @@ class Response:
     headers: dict[str, str]
 
     def json(self) -> Any:
-        """Decode the body as JSON; raises ApiResponseError when it is not JSON."""
+        """Decode the body as JSON; raises ApiResponseError when it is not JSON.
+
+        Strict JSON (orjson): ``NaN``, numbers beyond a double and lone surrogates are
+        not JSON either.
+        """
         try:
-            return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError) as err:
+            return orjson.loads(self.body)
+        except orjson.JSONDecodeError as err:
             raise ApiResponseError(
                 f"HTTP {self.status}: body is not JSON ({_preview(self.body)})"
             ) from err
@@ -50,7 +60,7 @@ class Response:
 async def request(
     session: aiohttp.ClientSession,
     method: str,
-    url: str,
+    url: URL | str,
     *,
     timeout: float,
     max_bytes: int = MAX_JSON_BYTES,
@@ -84,15 +94,30 @@ async def request(
             )
     except TimeoutError as err:
         raise ApiConnectionError(
-            f"{method} {_safe(url)} timed out after {timeout:g} s"
+            f"{method} {safe_url(url)} timed out after {timeout:g} s"
         ) from err
     except aiohttp.ClientError as err:
-        raise ApiConnectionError(f"{method} {_safe(url)} failed: {err}") from err
+        raise ApiConnectionError(f"{method} {safe_url(url)} failed: {err}") from err
 
 
-def _safe(url: str) -> str:
-    """Drop the query string (which may carry keys) from a URL."""
-    return url.split("?", 1)[0]
+def safe_url(url: URL | str) -> str:
+    """Return the URL for messages: no credentials, no query string (they may hold keys)."""
+    try:
+        parsed = URL(url)
+    except TypeError, ValueError:
+        return "(invalid URL)"
+    if parsed.absolute:
+        parsed = parsed.with_user(None)
+    return str(parsed.with_query(None).with_fragment(None))
+
+
+def path_segment(value: str) -> str:
+    """Percent-encode ``value`` as one path segment, ``/`` included.
+
+    For names that come from outside (event ids, camera names): yarl takes every ``/``
+    of a path as a separator and has no public quoting of a single segment.
+    """
+    return quote(value, safe="")
 
 
 def _preview(body: bytes, limit: int = 80) -> str:
@@ -115,7 +140,7 @@ def looks_like_image(data: bytes) -> bool:
 
 async def fetch_image(
     session: aiohttp.ClientSession,
-    url: str,
+    url: URL | str,
     *,
     timeout: float,
     max_bytes: int = MAX_IMAGE_BYTES,
@@ -130,14 +155,14 @@ async def fetch_image(
         session, "GET", url, timeout=timeout, max_bytes=max_bytes, **kwargs
     )
     if response.status in (401, 403):
-        raise ApiAuthError(f"GET {_safe(url)}: HTTP {response.status}")
+        raise ApiAuthError(f"GET {safe_url(url)}: HTTP {response.status}")
     if response.status != 200:
         raise ImageUnavailableError(
-            f"GET {_safe(url)}: HTTP {response.status} {_preview(response.body)}"
+            f"GET {safe_url(url)}: HTTP {response.status} {_preview(response.body)}"
         )
     if not looks_like_image(response.body):
         raise ImageUnavailableError(
-            f"GET {_safe(url)}: not an image ({response.content_type or 'no content type'},"
+            f"GET {safe_url(url)}: not an image ({response.content_type or 'no content type'},"
             f" {len(response.body)} bytes)"
         )
     return response.body

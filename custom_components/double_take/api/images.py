@@ -48,7 +48,7 @@ def image_size(data: bytes) -> tuple[int, int] | None:
 
 
 def image_problem(data: bytes, max_pixels: int = MAX_PIXELS) -> str | None:
-    """Why ``data`` is no image to analyse or draw on, or None when it looks fine."""
+    """Why ``data`` is no image to analyze or draw on, or None when it looks fine."""
     if not data:
         return "empty"
     if not looks_like_image(data):

@@ -15,7 +15,7 @@ MANY_FACES = "more than one face"
 
 @dataclass(frozen=True, slots=True)
 class Box:
-    """A face box in pixels of the analysed image."""
+    """A face box in pixels of the analyzed image."""
 
     top: int
     left: int
@@ -55,7 +55,7 @@ class Box:
 
 @dataclass(frozen=True, slots=True)
 class Face:
-    """One face as a detector reported it, normalised.
+    """One face as a detector reported it, normalized.
 
     ``name`` is the lower-cased subject, or ``UNKNOWN`` when the detector did not know the
     face; ``confidence`` is 0–100 with two decimals.
@@ -109,7 +109,7 @@ def confidence_percent(value: Any, scale: float = 100.0) -> float:
     return round(min(100.0, max(0.0, score)), 2)
 
 
-def normalise_name(value: Any) -> str:
+def normalize_name(value: Any) -> str:
     """Lower-case a subject name the way Double Take did; empty or odd becomes unknown."""
     if not isinstance(value, str) or not value.strip():
         return UNKNOWN

@@ -1,4 +1,10 @@
-"""The one interface every face detector implements, and the plumbing they share."""
+"""The one interface every face detector implements, and the HTTP plumbing of the servers.
+
+``Detector`` is the interface (no I/O of its own); ``HttpDetector`` adds the session, the
+URL and Basic-auth handling and the request helpers the detector servers share.
+``DetectorSettings`` holds every detector's settings, and its field defaults are the one
+definition of the defaults (the local detector's included).
+"""
 
 from __future__ import annotations
 
@@ -32,7 +38,11 @@ _SPACES = re.compile(r"\s+")
 
 @dataclass(frozen=True, slots=True)
 class DetectorSettings:
-    """How to reach one detector server, or how to run the local one (a config subentry)."""
+    """How to reach one detector server, or how to run the local one (a config subentry).
+
+    The field defaults are the one definition of the defaults: the config forms and the
+    local detector take them from here (the local engine has none of its own).
+    """
 
     url: str = ""
     api_key: str = ""
@@ -48,23 +58,68 @@ class DetectorSettings:
 
 
 class Detector(ABC):
-    """A face-recognition back end.
+    """A face-recognition back end: what the pipeline, training and health use.
 
     ``recognize`` returns the faces in an image (an empty list when there are none, never
     an error for "no face"); ``train`` returns one outcome per image; ``remove`` forgets a
     person; ``check`` raises ApiAuthError/ApiConnectionError/ApiResponseError when the
-    server cannot be used; ``list_subjects`` returns the trained names, or ``None`` when
-    the server cannot list them.
-
-    Credentials written into the URL (``http://user:pass@host:8080``) are sent as HTTP
-    Basic auth and never appear in the base URL or in error messages.
+    detector cannot be used; ``list_subjects`` returns the trained names, or ``None`` when
+    the detector cannot list them; ``close`` releases what the detector holds.
     """
 
     kind: ClassVar[str]
     """Short type name used in config data and in results (``compreface`` …)."""
 
     title: ClassVar[str] = ""
-    """Human name of the server (``CompreFace`` …); error messages start with it."""
+    """Human name of the detector (``CompreFace`` …); error messages start with it."""
+
+    replaces_on_train: ClassVar[bool] = False
+    """Whether ``train`` replaces what the detector knew of the person.
+
+    True when all images of one ``train`` call become one model of the person that
+    replaces the previous one (DeepStack, CodeProject.AI): training must then send every
+    image of the person again, not only the new ones.
+    """
+
+    @property
+    def label(self) -> str:
+        """Name used at the start of error messages."""
+        return self.title or self.kind
+
+    @abstractmethod
+    async def recognize(self, image: bytes) -> list[Face]:
+        """Faces found in ``image`` with the names the detector gives them."""
+
+    @abstractmethod
+    async def train(
+        self, name: str, images: Sequence[TrainingImage]
+    ) -> list[TrainOutcome]:
+        """Teach the detector that ``images`` show ``name``."""
+
+    @abstractmethod
+    async def remove(self, name: str, refs: Sequence[str] = ()) -> None:
+        """Forget ``name``; ``refs`` are the ids ``train`` returned, for detectors that need them."""
+
+    @abstractmethod
+    async def check(self) -> None:
+        """Raise if the detector is unreachable, refuses our key or is not usable."""
+
+    async def close(self) -> None:
+        """Release what the detector holds (nothing, unless a subclass says otherwise)."""
+
+    async def list_subjects(self) -> list[str] | None:
+        """Names the detector knows, or None when it has no way to list them."""
+        return None
+
+
+class HttpDetector(Detector):
+    """A detector server reached over HTTP through HA's shared ``aiohttp`` session.
+
+    Holds the session, the settings and the base URL; credentials written into the URL
+    (``http://user:pass@host:8080``) are sent as HTTP Basic auth and never appear in the
+    base URL or in error messages. Subclasses send requests with ``_send`` and read the
+    answers with ``_failure``, ``_json_object`` and ``_envelope``.
+    """
 
     def __init__(
         self, session: aiohttp.ClientSession, settings: DetectorSettings
@@ -85,36 +140,6 @@ class Detector(ABC):
                 _LOGGER.warning(
                     "%s: a user name with ':' cannot be sent as Basic auth", self.label
                 )
-
-    @property
-    def label(self) -> str:
-        """Name used at the start of error messages."""
-        return self.title or self.kind
-
-    @abstractmethod
-    async def recognize(self, image: bytes) -> list[Face]:
-        """Faces found in ``image`` with the names the server gives them."""
-
-    @abstractmethod
-    async def train(
-        self, name: str, images: Sequence[TrainingImage]
-    ) -> list[TrainOutcome]:
-        """Teach the server that ``images`` show ``name``."""
-
-    @abstractmethod
-    async def remove(self, name: str, refs: Sequence[str] = ()) -> None:
-        """Forget ``name``; ``refs`` are the ids ``train`` returned, for servers that need them."""
-
-    @abstractmethod
-    async def check(self) -> None:
-        """Raise if the server is unreachable, refuses our key or is not usable."""
-
-    async def close(self) -> None:
-        """Release what the detector holds (servers' clients hold nothing of their own)."""
-
-    async def list_subjects(self) -> list[str] | None:
-        """Names the server knows, or None when it has no way to list them."""
-        return None
 
     # -- requests ------------------------------------------------------------------
 
@@ -237,9 +262,6 @@ def error_text(response: Response) -> str:
             if isinstance(value, str) and value.strip():
                 return _excerpt(value)
     return ""
-
-
-_error_text = error_text
 
 
 def _excerpt(text: str) -> str:

@@ -16,9 +16,9 @@ from ..models import (
     TrainingImage,
     TrainOutcome,
     confidence_percent,
-    normalise_name,
+    normalize_name,
 )
-from .base import Detector, error_text, image_form, items_of, strings_of
+from .base import HttpDetector, error_text, image_form, items_of, strings_of
 
 RECOGNIZE_PATH = "/api/v1/recognition/recognize"
 FACES_PATH = "/api/v1/recognition/faces"
@@ -32,7 +32,7 @@ CODE_NO_FACE = 28  # 400: "No face is found in the given image"
 CODE_MANY_FACES = 31  # 400: "More than one face in the source image" (training)
 
 
-class CompreFaceDetector(Detector):
+class CompreFaceDetector(HttpDetector):
     """CompreFace: one ``POST /faces`` per training image, subjects listed by the server."""
 
     kind = "compreface"
@@ -160,7 +160,7 @@ def _face(item: dict[str, Any]) -> Face:
             candidates,
             key=lambda subject: confidence_percent(subject.get("similarity")),
         )
-        name = normalise_name(best.get("subject"))
+        name = normalize_name(best.get("subject"))
         confidence = confidence_percent(best.get("similarity"))
     return Face(
         name=name,

@@ -14,9 +14,9 @@ from ..models import (
     TrainingImage,
     TrainOutcome,
     confidence_percent,
-    normalise_name,
+    normalize_name,
 )
-from .base import Detector, error_text, image_form, items_of, strings_of
+from .base import HttpDetector, error_text, image_form, items_of, strings_of
 
 RECOGNIZE_PATH = "/v1/vision/face/recognize"
 REGISTER_PATH = "/v1/vision/face/register"
@@ -28,7 +28,7 @@ class _NoFace(Exception):
     """The server's answer means "no face in the image"."""
 
 
-class DeepStackDetector(Detector):
+class DeepStackDetector(HttpDetector):
     """DeepStack: ``userid`` names, one register call with all of a person's images.
 
     Errors come as ``{"success": false, "error": …}`` with an HTTP error status; the
@@ -37,6 +37,9 @@ class DeepStackDetector(Detector):
 
     kind = "deepstack"
     title = "DeepStack"
+    replaces_on_train = (
+        True  # register averages its images into the user's one embedding
+    )
 
     recognize_no_face: ClassVar[frozenset[str]] = frozenset()
     """Lower-cased ``error`` texts of a recognize answer that mean "no face"."""
@@ -149,7 +152,7 @@ class DeepStackDetector(Detector):
 def _face(item: dict[str, Any]) -> Face:
     """One prediction: ``userid`` (``unknown`` for strangers), 0–1 confidence, corners."""
     return Face(
-        name=normalise_name(item.get("userid")),
+        name=normalize_name(item.get("userid")),
         confidence=confidence_percent(item.get("confidence")),
         box=Box.from_corners(
             item.get("x_min"), item.get("y_min"), item.get("x_max"), item.get("y_max")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 import hashlib
 from typing import Any
-from urllib.parse import quote
 
 from ..errors import ApiResponseError
+from ..http import path_segment
 from ..models import (
     MANY_FACES,
     NO_FACE,
@@ -17,9 +17,9 @@ from ..models import (
     TrainingImage,
     TrainOutcome,
     confidence_percent,
-    normalise_name,
+    normalize_name,
 )
-from .base import Detector, error_text, image_form, items_of
+from .base import HttpDetector, error_text, image_form, items_of
 
 CHECK_PATH = "/facebox/check"
 TEACH_PATH = "/facebox/teach"
@@ -31,10 +31,10 @@ def teach_id(name: str, data: bytes) -> str:
     return f"{name}-{hashlib.sha256(data).hexdigest()[:12]}"
 
 
-class FaceboxDetector(Detector):
+class FaceboxDetector(HttpDetector):
     """Facebox: one teach per image under its own id; remove deletes those ids.
 
-    Optional HTTP Basic auth comes from credentials in the URL (see ``Detector``).
+    Optional HTTP Basic auth comes from credentials in the URL (see ``HttpDetector``).
     """
 
     kind = "facebox"
@@ -76,7 +76,7 @@ class FaceboxDetector(Detector):
         """Delete every taught example in ``refs``; ids the box no longer has are fine."""
         failures: list[str] = []
         for ref in refs:
-            response = await self._send("DELETE", f"{TEACH_PATH}/{quote(ref, safe='')}")
+            response = await self._send("DELETE", f"{TEACH_PATH}/{path_segment(ref)}")
             if response.status == 404:
                 continue
             try:
@@ -120,7 +120,7 @@ def _face(item: dict[str, Any]) -> Face:
     if not isinstance(rect, dict):
         rect = {}
     return Face(
-        name=normalise_name(item.get("name"))
+        name=normalize_name(item.get("name"))
         if item.get("matched") is True
         else UNKNOWN,
         confidence=confidence_percent(item.get("confidence")),

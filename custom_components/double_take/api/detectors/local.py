@@ -10,7 +10,8 @@ above ``distance_threshold``. The confidence is ``distance_to_confidence``: dist
 
 The descriptor store's file and numpy work runs in the event loop's default executor.
 One image at a time per detector (training lets recognition in between its images).
-Call ``close`` when done: the worker process stops with the last local detector.
+Each detector holds the worker from construction until ``close``: call it when done,
+the worker process stops with the last local detector closed (see ``..local.worker``).
 """
 
 from __future__ import annotations
@@ -23,9 +24,6 @@ import hashlib
 import logging
 from pathlib import Path
 from typing import ClassVar
-import weakref
-
-import aiohttp
 
 from ..errors import ApiError
 from ..local import (
@@ -45,7 +43,7 @@ from ..models import (
     Face,
     TrainingImage,
     TrainOutcome,
-    normalise_name,
+    normalize_name,
 )
 from .base import Detector, DetectorSettings
 
@@ -55,19 +53,20 @@ MAX_UPSAMPLE = 2
 
 
 class LocalDetector(Detector):
-    """dlib's face recognition in a worker process, descriptors in ``storage_dir``."""
+    """dlib's face recognition in a worker process, descriptors in ``storage_dir``.
+
+    No server and no session: the worker process and the descriptor store are all it
+    uses.
+    """
 
     kind: ClassVar[str] = "local"
     title: ClassVar[str] = "Local (dlib)"
 
     def __init__(
-        self,
-        session: aiohttp.ClientSession,
-        settings: DetectorSettings,
-        worker: FaceWorker | None = None,
+        self, settings: DetectorSettings, worker: FaceWorker | None = None
     ) -> None:
-        """Use ``worker`` (default: the process-wide one) and the settings' folder."""
-        super().__init__(session, settings)
+        """Hold ``worker`` (default: the shared one); store in ``storage_dir``."""
+        self.settings = settings
         self.worker = worker if worker is not None else shared_worker()
         self.store = DescriptorStore(
             Path(settings.storage_dir) if settings.storage_dir else None
@@ -76,14 +75,13 @@ class LocalDetector(Detector):
         self.max_height = max(1, int(settings.max_height))
         self.threshold = float(settings.distance_threshold)
         self._lock = asyncio.Lock()
+        self._closed = False
         self.worker.acquire()
-        # Released by close(), or when the detector is garbage-collected without it.
-        self._release = weakref.finalize(self, self.worker.release)
 
     @property
     def closed(self) -> bool:
-        """Whether ``close`` was called (or the worker released otherwise)."""
-        return not self._release.alive
+        """Whether ``close`` was called."""
+        return self._closed
 
     async def recognize(self, image: bytes) -> list[Face]:
         """Faces in ``image``: the nearest trained person, or unknown."""
@@ -139,8 +137,9 @@ class LocalDetector(Detector):
         The last local detector to close stops the process (and waits for it to exit).
         Later calls raise LocalEngineError. Closing twice does nothing.
         """
-        if self._release.detach() is None:
+        if self._closed:
             return
+        self._closed = True
         async with self._lock:
             await self._executor(functools.partial(self.worker.release, wait=True))
 
@@ -203,7 +202,7 @@ class LocalDetector(Detector):
             )
             faces.append(
                 Face(
-                    name=normalise_name(name)
+                    name=normalize_name(name)
                     if distance <= self.threshold
                     else UNKNOWN,
                     confidence=confidence,

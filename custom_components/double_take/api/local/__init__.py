@@ -7,9 +7,6 @@ wheels are installed only when a user adds a local detector (``REQUIREMENTS``).
 from __future__ import annotations
 
 from .engine import (
-    DEFAULT_DISTANCE_THRESHOLD,
-    DEFAULT_MAX_HEIGHT,
-    DEFAULT_UPSAMPLE,
     BadImageError,
     FaceEngine,
     FoundFace,
@@ -29,9 +26,6 @@ REQUIREMENTS = [
 """What the local detector needs besides Home Assistant (about 130 MB, mostly models)."""
 
 __all__ = [
-    "DEFAULT_DISTANCE_THRESHOLD",
-    "DEFAULT_MAX_HEIGHT",
-    "DEFAULT_UPSAMPLE",
     "REQUIREMENTS",
     "BadImageError",
     "DescriptorStore",

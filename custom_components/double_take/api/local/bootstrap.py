@@ -15,6 +15,7 @@ Standard library only: it runs before anything else in the worker process.
 from __future__ import annotations
 
 from collections.abc import MutableMapping, Sequence
+from importlib.machinery import ModuleSpec, SourceFileLoader
 import importlib.util
 from pathlib import Path
 import sys
@@ -32,10 +33,11 @@ def register_packages(
     for name, folder in packages:
         if name in modules:
             continue
-        spec = importlib.util.spec_from_file_location(
-            name, Path(folder) / "__init__.py", submodule_search_locations=[folder]
-        )
-        assert spec is not None  # only None for a location without a file suffix
+        init = str(Path(folder) / "__init__.py")
+        # What importlib.util.spec_from_file_location builds for a package folder.
+        spec = ModuleSpec(name, SourceFileLoader(name, init), origin=init)
+        spec.submodule_search_locations = [folder]
+        spec.has_location = True
         module = importlib.util.module_from_spec(spec)
         modules[name] = module
         parent, _, child = name.rpartition(".")

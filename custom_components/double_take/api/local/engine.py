@@ -23,6 +23,7 @@ Boxes are returned in pixels of the original (EXIF-oriented) image.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import functools
 import importlib
 import importlib.util
 import io
@@ -51,10 +52,6 @@ DESCRIPTOR_MODEL_FILE = "dlib_face_recognition_resnet_model_v1.dat"
 DESCRIPTOR_MODEL = "dlib_face_recognition_resnet_model_v1"
 DESCRIPTOR_SIZE = 128
 
-DEFAULT_UPSAMPLE = 1
-DEFAULT_MAX_HEIGHT = 720
-DEFAULT_DISTANCE_THRESHOLD = 0.6
-
 # EXIF orientations that swap width and height (rotated by 90° or 270°).
 _TRANSPOSING_ORIENTATIONS = frozenset({5, 6, 7, 8})
 _EXIF_ORIENTATION = 0x0112
@@ -65,7 +62,7 @@ class LocalEngineError(ApiError):
 
 
 class BadImageError(ApiError):
-    """The bytes are not an image the engine can analyse (or a decompression bomb)."""
+    """The bytes are not an image the engine can analyze (or a decompression bomb)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,13 +106,18 @@ def models_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "models"
 
 
+type _Models = tuple[Any, Any, Any]
+"""dlib's face detector, shape predictor and face recognition model."""
+
+
 class FaceEngine:
     """dlib's models, loaded once (lazily, in the calling thread).
 
     One engine per process serves any number of detectors: the models take about
     130 MB of memory.
     Calls are serialised by a lock, since dlib's ResNet is not safe to run from two
-    threads at once.
+    threads at once. The settings (``upsample``, ``max_height``) come with each call:
+    their defaults are the local detector's (``DetectorSettings``).
     """
 
     def __init__(self, models: Path | None = None) -> None:
@@ -123,7 +125,7 @@ class FaceEngine:
         self._models_path = models
         self._load_lock = threading.Lock()
         self._run_lock = threading.Lock()
-        self._models: tuple[Any, Any, Any] | None = None
+        self._models: _Models | None = None
 
     @property
     def loaded(self) -> bool:
@@ -135,9 +137,13 @@ class FaceEngine:
 
         A failure is not remembered: after the wheels are installed, the next call works.
         """
+        self._loaded_models()
+
+    def _loaded_models(self) -> _Models:
+        """Return the models, loading them first if needed (see ``load``)."""
         with self._load_lock:
             if self._models is not None:
-                return
+                return self._models
             dlib = _import("dlib", "dlib-bin")
             _import("numpy", "numpy")
             folder = (
@@ -158,18 +164,11 @@ class FaceEngine:
                 raise LocalEngineError(
                     f"Cannot load the dlib face models from {folder}: {err}"
                 ) from err
+            return self._models
 
-    def faces(
-        self,
-        image: bytes,
-        *,
-        upsample: int = DEFAULT_UPSAMPLE,
-        max_height: int = DEFAULT_MAX_HEIGHT,
-    ) -> list[FoundFace]:
+    def faces(self, image: bytes, *, upsample: int, max_height: int) -> list[FoundFace]:
         """Every face in ``image`` with its descriptor (blocking; run in an executor)."""
-        self.load()
-        assert self._models is not None
-        detector, predictor, encoder = self._models
+        detector, predictor, encoder = self._loaded_models()
         np = importlib.import_module("numpy")
         picture, scale_x, scale_y = decode(image, max_height)
         pixels = np.asarray(picture)
@@ -264,14 +263,10 @@ def _import(module: str, requirement: str) -> Any:
             ) from err
 
 
-_shared: FaceEngine | None = None
-_shared_lock = threading.Lock()
-
-
+@functools.cache
 def shared_engine() -> FaceEngine:
-    """Return the engine of this process (in the worker process: of every detector)."""
-    global _shared  # noqa: PLW0603
-    with _shared_lock:
-        if _shared is None:
-            _shared = FaceEngine()
-        return _shared
+    """Return the engine of this process (in the worker process: of every detector).
+
+    Only the worker process's single thread calls it, so the cache needs no lock.
+    """
+    return FaceEngine()

@@ -25,13 +25,13 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 import importlib
-import json
-import logging
 import math
 import os
 from pathlib import Path
 import tempfile
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from ..errors import ApiError
 from .engine import DESCRIPTOR_MODEL, DESCRIPTOR_SIZE
@@ -39,8 +39,6 @@ from .engine import DESCRIPTOR_MODEL, DESCRIPTOR_SIZE
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
-
-_LOGGER = logging.getLogger(__name__)
 
 STORE_VERSION = 1
 STORE_FILE = "descriptors.json"
@@ -95,13 +93,13 @@ class DescriptorStore:
         path = self.path
         if path is not None:
             try:
-                text = path.read_text(encoding="utf-8")
+                content = path.read_bytes()
             except FileNotFoundError:
                 pass
             except OSError as err:
                 raise DescriptorStoreError(f"Cannot read {path}: {err}") from err
             else:
-                self._persons = _parse(text, path)
+                self._persons = _parse(content, path)
         self._loaded = True
         self._matrix = None
 
@@ -155,8 +153,8 @@ class DescriptorStore:
             )
             temporary = Path(name)
             try:
-                with os.fdopen(handle, "w", encoding="utf-8") as file:
-                    json.dump(data, file, separators=(",", ":"))
+                with os.fdopen(handle, "wb") as file:
+                    file.write(orjson.dumps(data))
                     file.flush()
                     os.fsync(file.fileno())
                 temporary.replace(path)
@@ -211,12 +209,12 @@ def _fsync_folder(folder: Path) -> None:
             os.close(handle)
 
 
-def _parse(text: str, path: Path) -> dict[str, list[Sample]]:
+def _parse(content: bytes, path: Path) -> dict[str, list[Sample]]:
     """Read a version-1 file; anything else raises DescriptorStoreError."""
     damaged = f"{path} is damaged: delete it and train again"
     try:
-        data: Any = json.loads(text)
-    except ValueError as err:
+        data: Any = orjson.loads(content)
+    except orjson.JSONDecodeError as err:
         raise DescriptorStoreError(f"{damaged} ({err})") from err
     if not isinstance(data, dict) or not isinstance(data.get("version"), int):
         raise DescriptorStoreError(f"{damaged} (no version)")

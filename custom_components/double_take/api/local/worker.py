@@ -19,11 +19,28 @@ worker process per Home Assistant process, shared by every local detector:
 - A job that takes longer than ``timeout`` kills the process. A process that died
   (crash, out of memory, killed) fails the jobs it had with ``LocalEngineError``; the
   next job starts a new process.
-- Every local detector holds the worker (``acquire``/``release``): the process stops when
-  the last one lets go, and at interpreter exit. Home Assistant neither unloads config
-  entries when it stops nor runs concurrent.futures' exit hook: the integration closes
-  its local detectors on ``EVENT_HOMEASSISTANT_STOP``, or the pool's thread would hold
-  up Home Assistant's exit by 10 s.
+
+Lifetime: one owner, one safety net, nothing else.
+
+- The owner is the hold count. A local detector holds the worker from its construction
+  (``acquire``) until its ``close`` (``release``); the last release stops the process
+  and waits for it. Whoever builds a detector closes it: the integration when its entry
+  unloads and when Home Assistant stops (HA does not unload entries when it stops, and
+  joins the process pool's thread, which is not a daemon, for up to 10 s before any
+  exit hook runs), the config flow right after its check.
+- The safety net is the ``atexit`` hook ``_shutdown_all``: at interpreter exit it stops
+  every worker process still running, for a holder that never closed (a bug, a script,
+  a test). Without it multiprocessing's own exit handler, which runs after it, would
+  wait forever for that process: concurrent.futures' exit hook, which would stop it,
+  is run by ``threading._shutdown``, which Home Assistant replaces.
+
+That is enough: every holder's ``close`` ends its hold and the last one stops the
+process, so with every detector closed nothing runs; a process still running at exit
+had a holder that did not close, and the safety net stops it. There is no finaliser on
+detectors (garbage collection is no lifetime: a detector dropped without ``close``
+keeps an idle process until exit) and no Home Assistant event in this layer (the
+integration calls ``close``). ``shutdown`` stops the process at once whoever holds it
+(the safety net and the tests use it).
 
 The ``_child_*`` functions run in the worker process (they work in any process: the
 tests call them directly too).
@@ -37,6 +54,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 import contextlib
+import functools
 import importlib
 import logging
 import multiprocessing
@@ -50,13 +68,7 @@ import weakref
 
 from ..errors import ApiError
 from ..models import Box
-from .engine import (
-    DEFAULT_MAX_HEIGHT,
-    DEFAULT_UPSAMPLE,
-    FaceEngine,
-    LocalEngineError,
-    shared_engine,
-)
+from .engine import FaceEngine, LocalEngineError, shared_engine
 
 if TYPE_CHECKING:
     from .engine import Descriptor
@@ -97,7 +109,8 @@ class FaceRecord(NamedTuple):
 class FaceWorker:
     """One worker process running the local engine, started on demand.
 
-    Thread-safe: the event loop, executor threads and garbage collection may call it.
+    Thread-safe: the event loop and executor threads may call it. Its process runs
+    while someone holds it (``acquire``/``release``) or until ``shutdown``.
     """
 
     def __init__(
@@ -159,11 +172,7 @@ class FaceWorker:
         await self._call(_child_load, self._models_path())
 
     async def faces(
-        self,
-        image: bytes,
-        *,
-        upsample: int = DEFAULT_UPSAMPLE,
-        max_height: int = DEFAULT_MAX_HEIGHT,
+        self, image: bytes, *, upsample: int, max_height: int
     ) -> list[FaceRecord]:
         """Every face in ``image``; BadImageError when it is not an image."""
         records: list[FaceRecord] = await self._call(
@@ -281,26 +290,24 @@ def _outer_packages() -> list[tuple[str, str]]:
 
 
 _WORKERS: weakref.WeakSet[FaceWorker] = weakref.WeakSet()
-_shared: FaceWorker | None = None
-_shared_lock = threading.Lock()
 
 
+@functools.cache
 def shared_worker() -> FaceWorker:
-    """Return the worker every local detector of this process uses."""
-    global _shared  # noqa: PLW0603
-    with _shared_lock:
-        if _shared is None:
-            _shared = FaceWorker()
-        return _shared
+    """Return the worker every local detector of this process uses.
+
+    Local detectors are created in the event loop's thread only, so the cache needs no lock.
+    """
+    return FaceWorker()
 
 
 @atexit.register
 def _shutdown_all() -> None:
-    """Stop every worker process at interpreter exit, waiting for it.
+    """Stop every worker process at interpreter exit, waiting for it (the safety net).
 
-    concurrent.futures' own exit hook does that, but Home Assistant replaces
-    ``threading._shutdown``, which calls it; then multiprocessing's exit handler (which
-    runs after this one) would wait forever for a worker process nobody stopped.
+    Registered after multiprocessing's exit handler (``concurrent.futures.process``
+    imports ``multiprocessing.util``, which registers it), so it runs first; see the
+    module's docstring.
     """
     for worker in list(_WORKERS):
         worker.shutdown(wait=True)

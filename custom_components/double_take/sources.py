@@ -1,62 +1,51 @@
-"""What the actions share: the entry they target and the images users hand them.
+"""The images users hand the actions: files, URLs, camera entities and Frigate.
 
-Everything a user passes is validated here before it is used, with translated errors.
+Everything a user passes is validated here, with translated errors, before it is used.
+The sources are the same objects Frigate events use (``api.sources``), plus a camera
+entity's image, and they are asked through the same attempt loop.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from homeassistant.components.camera import async_get_image
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from .api.errors import ImageUnavailableError
 from .api.http import MAX_IMAGE_BYTES, looks_like_image
 from .api.images import image_problem
+from .api.sources import ImageSource
 from .const import DOMAIN
-from .data import DoubleTakeConfigEntry
+from .pipeline import attempt_images
 
-ATTR_CONFIG_ENTRY_ID = "config_entry_id"
-ATTR_URL = "url"
-ATTR_IMAGE_PATH = "image_path"
-ATTR_CAMERA_ENTITY_ID = "camera_entity_id"
-ATTR_ATTEMPTS = "attempts"
-URL_TIMEOUT = 10.0
 # Between attempts on the same source, like Frigate's attempt_delay default.
 ATTEMPT_DELAY = 0.5
 
 
-def loaded_entry(hass: HomeAssistant, entry_id: str | None) -> DoubleTakeConfigEntry:
-    """Return the entry an action targets: the given one, or the only loaded one."""
-    if entry_id is not None:
-        entry = hass.config_entries.async_get_entry(entry_id)
-        if entry is None or entry.domain != DOMAIN:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="entry_not_found",
-                translation_placeholders={"entry_id": entry_id},
-            )
-        if entry.state is not ConfigEntryState.LOADED:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="entry_not_loaded",
-                translation_placeholders={"title": entry.title},
-            )
-        return entry
-    entries: list[DoubleTakeConfigEntry] = hass.config_entries.async_loaded_entries(
-        DOMAIN
-    )
-    if not entries:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="no_entry"
-        )
-    if len(entries) > 1:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="entry_required"
-        )
-    return entries[0]
+@dataclass(frozen=True, slots=True)
+class CameraEntityImage:
+    """A Home Assistant camera entity's current image."""
+
+    hass: HomeAssistant
+    entity_id: str
+
+    @property
+    def name(self) -> str:
+        """The entity id."""
+        return self.entity_id
+
+    async def fetch(self) -> bytes:
+        """Return the camera's image; no image is ImageUnavailableError."""
+        try:
+            image = await async_get_image(self.hass, self.entity_id)
+        except HomeAssistantError as err:
+            raise ImageUnavailableError(f"{self.entity_id}: {err}") from err
+        if not looks_like_image(image.content):
+            raise ImageUnavailableError(f"{self.entity_id} did not return an image")
+        return image.content
 
 
 async def async_read_image_file(hass: HomeAssistant, value: str) -> bytes:
@@ -102,12 +91,23 @@ def _read_limited(path: Path) -> bytes:
     return data
 
 
-async def async_camera_image(hass: HomeAssistant, entity_id: str) -> bytes:
-    """Return the camera entity's current image; no image is ImageUnavailableError."""
-    try:
-        image = await async_get_image(hass, entity_id)
-    except HomeAssistantError as err:
-        raise ImageUnavailableError(f"{entity_id}: {err}") from err
-    if not looks_like_image(image.content):
-        raise ImageUnavailableError(f"{entity_id} did not return an image")
-    return image.content
+async def async_collect_images(source: ImageSource, attempts: int) -> list[bytes]:
+    """Up to ``attempts`` images of ``source``, ATTEMPT_DELAY apart, for training.
+
+    Getting none is an error naming the source and why its last attempt gave nothing.
+    """
+    problems: list[str] = []
+    images = [
+        image
+        async for _, image in attempt_images(
+            source, attempts, ATTEMPT_DELAY, problems=problems
+        )
+    ]
+    if images:
+        return images
+    # Every attempt that gave nothing said why; ``attempts`` is at least 1.
+    raise HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key="fetch_failed",
+        translation_placeholders={"source": source.name, "error": problems[-1]},
+    )

@@ -1,0 +1,96 @@
+"""Where images come from: plain objects with one ``fetch``, for events, actions and training.
+
+Each source returns one image per ``fetch`` or raises ApiError (ImageUnavailableError when
+there is no image this time); how often it is asked, and what is done with the images, is
+the caller's business (``pipeline.attempt_images``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+import random
+from typing import Literal, Protocol
+
+import aiohttp
+
+from .frigate import FrigateClient
+from .http import fetch_image, safe_url
+
+URL_TIMEOUT = 10.0
+
+
+class ImageSource(Protocol):
+    """Anything that can be asked for an image, again and again."""
+
+    @property
+    def name(self) -> str:
+        """What the source is, for messages (never with credentials)."""
+
+    async def fetch(self) -> bytes:
+        """Return one image; raise ApiError when there is none."""
+
+
+@dataclass(frozen=True, slots=True)
+class FixedImage:
+    """An image that is already there (a file): every fetch returns it."""
+
+    name: str
+    data: bytes = field(repr=False)
+
+    async def fetch(self) -> bytes:
+        """Return the image."""
+        return self.data
+
+
+@dataclass(frozen=True, slots=True)
+class UrlImage:
+    """An image URL, fetched anew on every attempt (a camera's snapshot URL)."""
+
+    session: aiohttp.ClientSession
+    url: str
+    timeout: float = URL_TIMEOUT
+
+    @property
+    def name(self) -> str:
+        """The URL without credentials or query."""
+        return safe_url(self.url)
+
+    async def fetch(self) -> bytes:
+        """GET the image."""
+        return await fetch_image(self.session, self.url, timeout=self.timeout)
+
+
+async def _jitter(seconds: float) -> None:
+    """Wait up to ``seconds`` at random: old Frigates crashed under bursts of requests."""
+    if seconds > 0:
+        await asyncio.sleep(random.uniform(0, seconds))  # noqa: S311
+
+
+@dataclass(frozen=True, slots=True)
+class FrigateImage:
+    """A Frigate image: an event's best frame so far, or a camera's latest frame.
+
+    ``kind`` is ``snapshot`` (``target`` is the event id) or ``latest`` (``target`` is the
+    camera); it also names the loop in results.
+    """
+
+    client: FrigateClient
+    kind: Literal["snapshot", "latest"]
+    target: str
+    height: int
+    jitter: float = 0.0
+
+    @property
+    def name(self) -> str:
+        """The event or the camera."""
+        return (
+            f"Frigate event {self.target}" if self.kind == "snapshot" else self.target
+        )
+
+    async def fetch(self) -> bytes:
+        """GET the image."""
+        await _jitter(self.jitter)
+        if self.kind == "snapshot":
+            return await self.client.snapshot(self.target, height=self.height)
+        return await self.client.latest(self.target, height=self.height)

@@ -1,0 +1,174 @@
+"""Frigate events in: the MQTT subscription, the filters and the queue of runs.
+
+An MQTT message is parsed and filtered in the event loop; a due event waits in a bounded
+queue for one of MAX_CONCURRENT_RUNS runs, whose result goes to the publisher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+import logging
+from typing import TYPE_CHECKING
+
+from homeassistant.components import mqtt
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+
+from .api.events import EventRejected, EventTracker, FrigateEvent, parse_event
+from .areas import room_for
+from .frigate_connection import FrigateConnection
+from .options import LiveSettings
+from .pipeline import Job, Recognizer
+from .publish import ResultPublisher
+
+if TYPE_CHECKING:
+    from homeassistant.components.mqtt import ReceiveMessage
+
+    from .data import DoubleTakeConfigEntry
+
+_LOGGER = logging.getLogger(__name__)
+
+# Runs of Frigate events at once. More events wait for a free run, in arrival order: a
+# burst then costs the event loop a few runs' work per iteration, not hundreds.
+MAX_CONCURRENT_RUNS = 32
+# Events waiting for a run; beyond this a new event is skipped with a warning.
+MAX_WAITING_RUNS = 1000
+
+
+class EventIntake:
+    """Receives Frigate's events of one entry and runs the due ones."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: DoubleTakeConfigEntry,
+        *,
+        frigate: FrigateConnection,
+        settings: LiveSettings,
+        recognizer: Recognizer,
+        publisher: ResultPublisher,
+    ) -> None:
+        """Bind the intake; nothing is subscribed until ``async_subscribe``."""
+        self._hass = hass
+        self._entry = entry
+        self._frigate = frigate
+        self._settings = settings
+        self._recognizer = recognizer
+        self._publisher = publisher
+        self.tracker = EventTracker()
+        self._disabled_cameras: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._waiting: deque[FrigateEvent] = deque()
+        self._stopped = False
+        self._overflowing = False
+
+    @property
+    def disabled_cameras(self) -> list[str]:
+        """Cameras whose recognition switch is off, sorted."""
+        return sorted(self._disabled_cameras)
+
+    @callback
+    def set_camera_enabled(self, camera: str, enabled: bool) -> None:
+        """Process (or skip) the events of ``camera`` from now on."""
+        if enabled:
+            self._disabled_cameras.discard(camera)
+        else:
+            self._disabled_cameras.add(camera)
+
+    async def async_subscribe(self) -> CALLBACK_TYPE:
+        """Subscribe to Frigate's events topic; returns the unsubscribe callback."""
+        return await mqtt.async_subscribe(
+            self._hass, self._frigate.events_topic, self._handle_message, qos=0
+        )
+
+    @callback
+    def async_stop(self) -> None:
+        """Cancel runs still in progress and forget waiting events (on unload)."""
+        self._stopped = True
+        self._waiting.clear()
+        for task in self._tasks:
+            task.cancel()
+
+    @callback
+    def _handle_message(self, message: ReceiveMessage) -> None:
+        """Filter a Frigate event message in the event loop and queue it if due."""
+        try:
+            event = parse_event(message.payload)
+        except EventRejected as err:
+            _LOGGER.debug("Ignoring message on %s: %s", message.topic, err)
+            return
+        if (reason := self._skip_reason(event)) is not None:
+            _LOGGER.debug(
+                "Skipping event %s (%s %s): %s",
+                event.id,
+                event.type,
+                event.camera,
+                reason,
+            )
+            return
+        if len(self._waiting) >= MAX_WAITING_RUNS:
+            self.tracker.cancel(event.id)
+            if not self._overflowing:
+                self._overflowing = True
+                _LOGGER.warning(
+                    "%d Frigate events are waiting for recognition; skipping new"
+                    " events until they are done (first skipped: %s)",
+                    len(self._waiting),
+                    event.id,
+                )
+            return
+        self._waiting.append(event)
+        self._start_runs()
+
+    def _skip_reason(self, event: FrigateEvent) -> str | None:
+        """Why the event is not run now; None claims a run for it."""
+        reason = self._settings.current.event_filter.skip_reason(event)
+        if reason is None and event.camera in self._disabled_cameras:
+            reason = "recognition is switched off for this camera"
+        return reason if reason is not None else self.tracker.try_start(event.id)
+
+    @callback
+    def _start_runs(self) -> None:
+        """Start waiting events while fewer than MAX_CONCURRENT_RUNS are running."""
+        while (
+            self._waiting
+            and len(self._tasks) < MAX_CONCURRENT_RUNS
+            and not self._stopped
+        ):
+            event = self._waiting.popleft()
+            task = self._entry.async_create_background_task(
+                self._hass, self._async_run(event), f"double_take event {event.id}"
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._run_done)
+        if not self._waiting:
+            self._overflowing = False
+
+    @callback
+    def _run_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._start_runs()
+
+    async def _async_run(self, event: FrigateEvent) -> None:
+        """Run one Frigate event; whatever happens, release its run."""
+        settings = self._settings.current
+        matched = False
+        try:
+            result = await self._recognizer.recognize(
+                Job(
+                    id=event.id,
+                    camera=event.camera,
+                    room=room_for(self._hass, event.camera),
+                    zones=event.current_zones,
+                    loops=self._frigate.event_loops(event.id, event.camera, settings),
+                    run=settings.run,
+                    rules=settings.rules,
+                )
+            )
+            matched = bool(result.matches)
+            await self._publisher.async_publish(result, frigate_event=True)
+        except Exception:  # noqa: BLE001
+            # A bug or an unexpected answer in one event must not stop the next ones.
+            _LOGGER.exception("Processing Frigate event %s failed", event.id)
+        finally:
+            self.tracker.finish(event.id, matched)

@@ -9,6 +9,7 @@ from typing import Any
 from unittest.mock import AsyncMock, patch
 
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.double_take.api.detectors import DetectorSettings, LocalDetector
 from custom_components.double_take.api.events import EventFilter
@@ -44,6 +45,7 @@ from custom_components.double_take.options import (
     DEFAULT_OPTIONS,
     LiveSettings,
     Settings,
+    sectioned,
 )
 from custom_components.double_take.pipeline import RunSettings
 from custom_components.double_take.result import MatchRules
@@ -84,6 +86,16 @@ def suggested(result: Any, key: str) -> Any:
         if marker == key:
             return (marker.description or {}).get("suggested_value")
     raise KeyError(key)
+
+
+def form_values(result: Any) -> dict[str, Any]:
+    """Return what a sectioned form shows: each field's suggested value, else default."""
+    values: dict[str, Any] = {}
+    for section_schema in result["data_schema"].schema.values():
+        for marker in section_schema.schema.schema:
+            shown = (marker.description or {}).get("suggested_value")
+            values[str(marker)] = marker.default() if shown is None else shown
+    return values
 
 
 async def start_detector_flow(hass: HomeAssistant, flow: str) -> tuple[Any, Any]:
@@ -131,8 +143,7 @@ async def test_full_flow_with_frigate(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_TYPE: "compreface"}
     )
-    assert result["step_id"] == "remote"
-    assert result["description_placeholders"] == {"type": "CompreFace"}
+    assert result["step_id"] == "compreface"  # each server type has its own form
     # Frigate's cameras are offered for the detector's camera filter.
     camera_selector = result["data_schema"].schema[CONF_CAMERAS]
     assert set(camera_selector.config["options"]) == {"front_door", "garden"}
@@ -265,7 +276,7 @@ async def test_detector_errors_then_recover(
     manager, result = await start_detector_flow(hass, flow)
     flow_id = result["flow_id"]
     result = await manager.async_configure(flow_id, {CONF_TYPE: "compreface"})
-    assert result["step_id"] == "remote"
+    assert result["step_id"] == "compreface"
 
     result = await manager.async_configure(
         flow_id, compreface_input(compreface, **{CONF_API_KEY: "not-a-uuid"})
@@ -290,9 +301,11 @@ async def test_add_and_reconfigure_detector_subentry(
     hass: HomeAssistant, compreface: CompreFaceEmulator, deepstack: DeepStackEmulator
 ) -> None:
     """Detectors are added, rejected when duplicated, and reconfigured as subentries."""
+    other_deepstack = "http://other-deepstack:5000"
     entry = make_entry(
         detectors=[
-            detector_subentry("compreface", compreface.url, api_key=COMPREFACE_KEY)
+            detector_subentry("compreface", compreface.url, api_key=COMPREFACE_KEY),
+            detector_subentry("deepstack", other_deepstack),
         ]
     )
     entry.add_to_hass(hass)
@@ -305,15 +318,14 @@ async def test_add_and_reconfigure_detector_subentry(
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {CONF_TYPE: "deepstack"}
     )
-    assert result["step_id"] == "remote"
+    assert result["step_id"] == "deepstack"
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {CONF_URL: deepstack.url + "/"}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     added = next(
-        s for s in entry.subentries.values() if s.data[CONF_TYPE] == "deepstack"
+        s for s in entry.subentries.values() if s.data.get(CONF_URL) == deepstack.url
     )
-    assert added.data[CONF_URL] == deepstack.url
     assert added.title == f"DeepStack ({deepstack.url})"
 
     # The same server and type again is refused.
@@ -329,18 +341,13 @@ async def test_add_and_reconfigure_detector_subentry(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
 
-    # Reconfigure: a dead URL is an error, a new camera filter is saved.
+    # Reconfigure: straight to the detector's own form, pre-filled; a dead URL is an
+    # error, a new camera filter is saved.
     result = await hass.config_entries.subentries.async_init(
         (entry.entry_id, SUBENTRY_DETECTOR),
         context={"source": SOURCE_RECONFIGURE, "subentry_id": added.subentry_id},
     )
-    assert result["step_id"] == "reconfigure"
-    assert result["data_schema"]({})[CONF_TYPE] == "deepstack"
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {CONF_TYPE: "deepstack"}
-    )
-    assert result["step_id"] == "remote"
-    # The form shows the stored server.
+    assert result["step_id"] == "deepstack"
     assert suggested(result, CONF_URL) == deepstack.url
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {CONF_URL: closed_port_url()}
@@ -354,17 +361,15 @@ async def test_add_and_reconfigure_detector_subentry(
     assert entry.subentries[added.subentry_id].data[CONF_CAMERAS] == ["garden"]
 
     # Reconfiguring onto another subentry's server is refused.
+    other = next(
+        s for s in entry.subentries.values() if s.data.get(CONF_URL) == other_deepstack
+    )
     result = await hass.config_entries.subentries.async_init(
         (entry.entry_id, SUBENTRY_DETECTOR),
-        context={"source": SOURCE_RECONFIGURE, "subentry_id": added.subentry_id},
+        context={"source": SOURCE_RECONFIGURE, "subentry_id": other.subentry_id},
     )
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {CONF_TYPE: "compreface"}
-    )
-    # Another type: the form starts empty.
-    assert suggested(result, CONF_URL) is None
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {CONF_URL: compreface.url, CONF_API_KEY: COMPREFACE_KEY}
+        result["flow_id"], {CONF_URL: deepstack.url}
     )
     assert result["reason"] == "already_configured"
 
@@ -428,31 +433,38 @@ async def test_reauth(hass: HomeAssistant, socket_enabled: None) -> None:
 
 
 async def test_options_flow(hass: HomeAssistant) -> None:
-    """Every option has its SPEC default; inconsistent values are refused."""
-    entry = make_entry()
+    """Every option has its SPEC default; inconsistent values are refused; stored flat."""
+    entry = make_entry(frigate_url="http://frigate:5000")
     entry.add_to_hass(hass)
+    MockConfigEntry(domain="mqtt").add_to_hass(hass)  # every section applies
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.FORM
-    schema_keys = {str(key) for key in result["data_schema"].schema}
-    assert schema_keys == set(DEFAULT_OPTIONS)
+    assert form_values(result) == DEFAULT_OPTIONS
 
-    options = {**DEFAULT_OPTIONS, "confidence": 70, "unknown_confidence": 80}
+    def answer(**changes: Any) -> dict[str, dict[str, Any]]:
+        return sectioned({**DEFAULT_OPTIONS, **changes})
+
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], options
+        result["flow_id"], answer(confidence=70, unknown_confidence=80)
     )
-    assert result["errors"] == {"unknown_confidence": "unknown_above_confidence"}
-    options = {**DEFAULT_OPTIONS, "mqtt_topic_matches": "double-take/#"}
+    assert result["errors"] == {"base": "unknown_above_confidence"}
+    # The form keeps what was entered.
+    assert form_values(result)["unknown_confidence"] == 80
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], options
+        result["flow_id"], answer(mqtt_topic_matches="double-take/#")
     )
     assert result["errors"] == {"base": "invalid_topic"}
-    options = {**DEFAULT_OPTIONS, "confidence": 70, "zones": ["front_door.porch"]}
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], options
+        result["flow_id"],
+        answer(confidence=70, zones=["front_door.porch"], snapshot_attempts=5.0),
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options["confidence"] == 70
     assert entry.options["zones"] == ["front_door.porch"]
+    # Stored flat, counts as ints (number selectors answer floats).
+    assert set(entry.options) == set(DEFAULT_OPTIONS)
+    assert entry.options["snapshot_attempts"] == 5
+    assert isinstance(entry.options["snapshot_attempts"], int)
 
 
 # -- the local detector ----------------------------------------------------------------
@@ -579,12 +591,10 @@ async def test_local_detector_errors_then_recover(
 async def test_local_detector_subentry(
     hass: HomeAssistant,
     deepstack: DeepStackEmulator,
-    start_emulator: StartEmulator,
     install: AsyncMock,
     local_check: AsyncMock,
 ) -> None:
-    """Add a local detector; a second one is refused; reconfigure it, and into a server."""
-    codeproject = await start_emulator("codeproject")
+    """Add a local detector; then Local is no longer offered; reconfigure it in place."""
     entry = make_entry(detectors=[detector_subentry("deepstack", deepstack.url)])
     entry.add_to_hass(hass)
     manager = hass.config_entries.subentries
@@ -601,58 +611,32 @@ async def test_local_detector_subentry(
     local = next(s for s in entry.subentries.values() if s.unique_id == "local")
     assert local.title == "Local (dlib)"
     assert dict(local.data) == LOCAL_DATA
+    install.assert_awaited_once()
 
-    # One local detector per entry.
+    # One local detector per entry: no longer offered.
     result = await manager.async_init(
         (entry.entry_id, SUBENTRY_DETECTOR), context={"source": SOURCE_USER}
     )
-    result = await manager.async_configure(result["flow_id"], {CONF_TYPE: "local"})
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
+    options = result["data_schema"].schema[CONF_TYPE].config["options"]
+    assert "local" not in options
+    assert result["data_schema"]({}) == {CONF_TYPE: "compreface"}
 
-    # Reconfigure: the current type and values are pre-filled.
+    # Reconfigure: straight to the local settings, pre-filled; saved without installing.
     result = await manager.async_init(
         (entry.entry_id, SUBENTRY_DETECTOR),
         context={"source": SOURCE_RECONFIGURE, "subentry_id": local.subentry_id},
     )
-    assert result["data_schema"]({})[CONF_TYPE] == "local"
-    result = await manager.async_configure(result["flow_id"], {CONF_TYPE: "local"})
-    assert result["step_id"] == "local"
+    assert result["step_id"] == "reconfigure_local"
     assert suggested(result, CONF_DISTANCE_THRESHOLD) == 0.55
     result = await manager.async_configure(
         result["flow_id"], {**LOCAL_INPUT, CONF_UPSAMPLE: 2.0}
     )
-    result = await finish_progress(hass, result, manager)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
-    assert entry.subentries[local.subentry_id].data[CONF_UPSAMPLE] == 2
-
-    # The deepstack detector cannot become a second local one.
-    other = next(s for s in entry.subentries.values() if s.unique_id != "local")
-    result = await manager.async_init(
-        (entry.entry_id, SUBENTRY_DETECTOR),
-        context={"source": SOURCE_RECONFIGURE, "subentry_id": other.subentry_id},
-    )
-    result = await manager.async_configure(result["flow_id"], {CONF_TYPE: "local"})
-    assert result["reason"] == "already_configured"
-
-    # The local detector can become a server.
-    result = await manager.async_init(
-        (entry.entry_id, SUBENTRY_DETECTOR),
-        context={"source": SOURCE_RECONFIGURE, "subentry_id": local.subentry_id},
-    )
-    result = await manager.async_configure(
-        result["flow_id"], {CONF_TYPE: "codeproject"}
-    )
-    assert result["step_id"] == "remote"
-    assert result["description_placeholders"] == {"type": "CodeProject.AI"}
-    result = await manager.async_configure(
-        result["flow_id"], {CONF_URL: codeproject.url}
-    )
-    assert result["reason"] == "reconfigure_successful"
-    changed = entry.subentries[local.subentry_id]
-    assert changed.unique_id == f"codeproject:{codeproject.url}"
-    assert changed.title == f"CodeProject.AI ({codeproject.url})"
+    assert entry.subentries[local.subentry_id].data == {**LOCAL_DATA, CONF_UPSAMPLE: 2}
+    assert entry.subentries[local.subentry_id].unique_id == "local"
+    install.assert_awaited_once()  # not again
+    local_check.assert_awaited_once()
 
 
 async def test_options_offer_frigate_cameras_and_zones(hass: HomeAssistant) -> None:
@@ -666,7 +650,7 @@ async def test_options_offer_frigate_cameras_and_zones(hass: HomeAssistant) -> N
     entry.runtime_data = SimpleNamespace(frigate=SimpleNamespace(config=config))
     entry.mock_state(hass, ConfigEntryState.LOADED)
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    schema = result["data_schema"].schema
+    schema = result["data_schema"].schema["frigate"].schema.schema
     assert schema["cameras"].config["options"] == ["front_door", "garden"]
     assert schema["zones"].config["options"] == ["front_door.porch", "front_door.path"]
 
@@ -770,3 +754,20 @@ def test_settings_from_options() -> None:
     )
     assert settings.image_height == 720
     assert isinstance(settings.image_height, int)
+
+
+@pytest.mark.parametrize("kind", ["compreface", "deepstack", "codeproject", "facebox"])
+async def test_each_server_type_is_added_through_its_own_form(
+    hass: HomeAssistant, start_emulator: StartEmulator, kind: str
+) -> None:
+    """The type step leads to the type's own step, which checks and saves the server."""
+    server = await start_emulator(kind)
+    manager, result = await start_detector_flow(hass, "subentry")
+    result = await manager.async_configure(result["flow_id"], {CONF_TYPE: kind})
+    assert result["step_id"] == kind
+    form = {CONF_URL: server.url}
+    if isinstance(server, CompreFaceEmulator):
+        form[CONF_API_KEY] = server.api_key
+    result = await manager.async_configure(result["flow_id"], form)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["unique_id"] == f"{kind}:{server.url}"

@@ -93,7 +93,13 @@ async def test_diagnostics_content_and_redaction(
     assert compreface_diag["trained_images"] == 0
     assert facebox_diag["data"]["url"] == facebox.url.replace("://", "://**REDACTED**@")
     assert "**REDACTED**@" in facebox_diag["title"]
-    assert data["stored_images"] == {"matches": 1, "unknown": 0, "train": 1, "local": 0}
+    assert data["stored_images"] == {
+        "matches": 1,
+        "unknown": 0,
+        "train": 1,
+        "local": 0,
+        "history": 2,  # the frame and the face crop of the recorded match
+    }
     (result,) = data["recent_results"]
     assert result["matches"][0]["name"] == "alice"
     assert data["persons"] >= 1

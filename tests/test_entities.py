@@ -76,9 +76,9 @@ async def test_known_persons_have_entities_before_a_match(
             hass.states.get(f"binary_sensor.double_take_{name}_presence").state
             == STATE_OFF
         )
-        assert hass.states.get(f"image.double_take_{name}") is not None
+        assert hass.states.get(f"image.double_take_{name}_last_face") is not None
     assert hass.states.get("sensor.double_take_unknown").state == STATE_UNKNOWN
-    assert hass.states.get("image.double_take_unknown") is not None
+    assert hass.states.get("image.double_take_unknown_last_face") is not None
     # Display names keep the case they were created with.
     entry_id = hass.config_entries.async_entries(DOMAIN)[0].entry_id
     device = dr.async_get(hass).async_get_device_by_identifier(
@@ -161,13 +161,16 @@ async def test_same_person_on_two_cameras(
     face_world: FaceWorld,
 ) -> None:
     """The person sensor follows the latest camera."""
-    frigate.set_snapshot("one", [face_world.image(ALICE)])
-    frigate.set_snapshot("two", [face_world.image(ALICE)])
-    await fire(hass, event_message(event_id="one"))
-    await fire(hass, event_message(event_id="two", camera="garden", current_zones=[]))
+    frigate.set_snapshot("1760011300.5-one", [face_world.image(ALICE)])
+    frigate.set_snapshot("1760011300.5-two", [face_world.image(ALICE)])
+    await fire(hass, event_message(event_id="1760011300.5-one"))
+    await fire(
+        hass,
+        event_message(event_id="1760011300.5-two", camera="garden", current_zones=[]),
+    )
     alice = hass.states.get("sensor.double_take_alice")
     assert alice.state == "garden"
-    assert alice.attributes["event_id"] == "two"
+    assert alice.attributes["event_id"] == "1760011300.5-two"
 
 
 async def test_new_person_gets_entities_at_run_time(
@@ -212,7 +215,7 @@ async def test_unknown_face_entities(
         == "unknown"
     )
     client = await hass_client()
-    response = await client.get("/api/image_proxy/image.double_take_unknown")
+    response = await client.get("/api/image_proxy/image.double_take_unknown_last_face")
     assert response.status == 200
     assert await response.read() == stranger
 
@@ -230,7 +233,7 @@ async def test_images_served(
     await fire(hass, event_message())
     client = await hass_client()
 
-    response = await client.get("/api/image_proxy/image.double_take_alice")
+    response = await client.get("/api/image_proxy/image.double_take_alice_last_face")
     assert response.status == 200
     assert response.content_type == "image/jpeg"
     assert await response.read() == image
@@ -321,7 +324,7 @@ async def test_state_restored_after_restart(
             (State("switch.double_take_garden_recognition", STATE_OFF), {}),
             (
                 State(
-                    "image.double_take_alice",
+                    "image.double_take_alice_last_face",
                     seen.isoformat(),
                     {"file": "matches/alice/old.jpg"},
                 ),
@@ -344,7 +347,7 @@ async def test_state_restored_after_restart(
     assert hass.states.get("binary_sensor.double_take_bob_presence").state == STATE_OFF
     assert hass.states.get("switch.double_take_garden_recognition").state == STATE_OFF
     response = await (await hass_client()).get(
-        "/api/image_proxy/image.double_take_alice"
+        "/api/image_proxy/image.double_take_alice_last_face"
     )
     assert await response.read() == picture
 

@@ -543,7 +543,7 @@ async def test_unusual_images_are_recognized_and_drawn(
     saved = Path(hass.config.path("double_take", match["image"]))
     assert saved.read_bytes() == data
     client = await hass_client()
-    response = await client.get("/api/image_proxy/image.double_take_alice")
+    response = await client.get("/api/image_proxy/image.double_take_alice_last_face")
     assert response.content_type == content_type
     response = await client.get("/api/image_proxy/image.double_take_front_door")
     assert response.status == 200
@@ -671,7 +671,7 @@ HOSTILE_ANSWERS: dict[str, tuple[Any, str | None]] = {
                 }
             ]
         },
-        "Not saving the image",
+        "Ignoring person name",
     ),
     "surrogate_name": (
         (
@@ -687,7 +687,7 @@ HOSTILE_ANSWERS: dict[str, tuple[Any, str | None]] = {
                 {"box": BOX, "subjects": [{"subject": "a" * 5000, "similarity": 0.99}]}
             ]
         },
-        "Not saving the image",
+        "Ignoring person name",
     ),
 }
 
@@ -733,8 +733,8 @@ async def test_hostile_detector_answers(
     assert_no_errors(caplog)
 
     # The detector answers normally again: the next event is recognized.
-    frigate.set_snapshot("next-event", [face_world.image(ALICE)])
-    await fire(hass, event_message(event_id="next-event"))
+    frigate.set_snapshot("1760011300.5-next", [face_world.image(ALICE)])
+    await fire(hass, event_message(event_id="1760011300.5-next"))
     assert [m["name"] for m in results[-1].data["matches"]] == ["alice"]
 
 
@@ -758,8 +758,8 @@ async def test_undecodable_image_keeps_the_last_drawing(
     corrupt = bytearray(png_bomb(64, 48))
     corrupt[45:60] = b"\x00" * 15  # inside the compressed pixels
     face_world.register(bytes(corrupt), [ALICE])
-    frigate.set_snapshot("second", [bytes(corrupt)])
-    await fire(hass, event_message(event_id="second"))
+    frigate.set_snapshot("1760011300.5-second", [bytes(corrupt)])
+    await fire(hass, event_message(event_id="1760011300.5-second"))
     response = await client.get("/api/image_proxy/image.double_take_front_door")
 
     assert response.status == 200
@@ -782,16 +782,18 @@ async def test_event_flood_is_bounded(
     frigate.delay = 0.05
     frigate.set_latest("front_door", [404])
     for number in range(8):
-        frigate.set_snapshot(f"flood-{number}", [face_world.image(ALICE)])
+        frigate.set_snapshot(f"1760011300.5-flood{number}", [face_world.image(ALICE)])
     results = async_capture_events(hass, EVENT_RESULT)
 
-    await fire(hass, *(event_message(event_id=f"flood-{n}") for n in range(8)))
+    await fire(
+        hass, *(event_message(event_id=f"1760011300.5-flood{n}") for n in range(8))
+    )
 
     assert sorted(result.data["id"] for result in results) == [
-        f"flood-{n}" for n in range(5)
+        f"1760011300.5-flood{n}" for n in range(5)
     ]
     assert caplog.text.count("waiting for recognition") == 1
     # A skipped event is not marked as run: its next update is processed.
-    await fire(hass, event_message("update", event_id="flood-7"))
-    assert results[-1].data["id"] == "flood-7"
+    await fire(hass, event_message("update", event_id="1760011300.5-flood7"))
+    assert results[-1].data["id"] == "1760011300.5-flood7"
     assert_no_errors(caplog)

@@ -21,11 +21,13 @@ from pathlib import Path
 import runpy
 import signal
 import statistics
+import struct
 import sys
 import threading
 import time
 from typing import Any
 from unittest.mock import AsyncMock, Mock, patch
+import zlib
 
 import aiohttp
 import numpy as np
@@ -343,16 +345,25 @@ def test_decode_downscales_and_converts() -> None:
 
 
 def test_decode_refuses_decompression_bombs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Above Pillow's pixel limit an image is refused, not decoded."""
+    """Above the header check's pixel limit an image is refused, not decoded."""
+    # 7000×7000 is above MAX_PIXELS (40 million) but below Pillow's own limit.
+    chunks = {
+        b"IHDR": struct.pack(">IIBBBBB", 7000, 7000, 8, 2, 0, 0, 0),
+        b"IDAT": zlib.compress(b"\x00" * 21001),
+        b"IEND": b"",
+    }
+    bomb = b"\x89PNG\r\n\x1a\n" + b"".join(
+        struct.pack(">I", len(data))
+        + kind
+        + data
+        + struct.pack(">I", zlib.crc32(kind + data))
+        for kind, data in chunks.items()
+    )
+    with pytest.raises(BadImageError, match="larger than 40,000,000 pixels"):
+        decode(bomb, 720)
     buffer = io.BytesIO()
     Image.new("RGB", (100, 100)).save(buffer, "PNG")
     data = buffer.getvalue()
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 6000)  # 10,000 px is above
-    with (
-        pytest.warns(Image.DecompressionBombWarning),
-        pytest.raises(BadImageError, match="too large"),
-    ):
-        decode(data, 720)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # Pillow's own error
     with pytest.raises(BadImageError, match="not a readable image"):
         decode(data, 720)

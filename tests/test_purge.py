@@ -93,7 +93,7 @@ async def test_purge_action_returns_counts(hass: HomeAssistant) -> None:
         DOMAIN, "purge", {}, blocking=True, return_response=True
     )
 
-    assert response == {"matches": 2, "unknown": 0}
+    assert response == {"matches": 2, "unknown": 0, "history": 0}
     assert kept.exists()
     assert train.exists()
     assert Path(hass.config.path("double_take", "matches", "bob", "c.jpg")).exists()

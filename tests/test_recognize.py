@@ -56,7 +56,7 @@ async def test_recognize_url(
         "matches", "misses", "unknowns", "counts",
     }  # fmt: skip
     assert response["camera"] == "double-take"
-    assert response["room"] == "Double-Take"
+    assert response["room"] == ""  # the default camera name is no room
     assert response["attempts"] == 1
     assert response["counts"] == {"person": 1, "match": 1, "miss": 0, "unknown": 0}
     (match,) = response["matches"]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
+from PIL import Image
 import pytest
 
 from custom_components.double_take.index import STORAGE_VERSION, PersonIndex
@@ -21,8 +23,16 @@ from homeassistant.core import HomeAssistant
 
 from .common import make_entry, setup_entry
 
-JPEG = b"\xff\xd8\xff\xe0" + b"0" * 100
-PNG = b"\x89PNG\r\n\x1a\n" + b"1" * 100
+
+def _image(kind: str) -> bytes:
+    """Make a small real image: training images are checked like images to recognize."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "white").save(buffer, kind)
+    return buffer.getvalue()
+
+
+JPEG = _image("JPEG")
+PNG = _image("PNG")
 
 
 @pytest.fixture
@@ -164,12 +174,19 @@ def test_images_newest_first_and_counts(store: MediaStore) -> None:
         "old.jpg",
     ]
     assert store.images("matches", "nobody") == []
-    assert store.count_images() == {"matches": 3, "unknown": 1, "train": 0, "local": 0}
+    assert store.count_images() == {
+        "matches": 3,
+        "unknown": 1,
+        "train": 0,
+        "local": 0,
+        "history": 0,
+    }
     assert MediaStore(store.root / "missing").count_images() == {
         "matches": 0,
         "unknown": 0,
         "train": 0,
         "local": 0,
+        "history": 0,
     }
     assert mime_type("a.JPEG") == "image/jpeg"
     assert mime_type("a.txt") is None

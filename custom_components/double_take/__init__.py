@@ -17,10 +17,12 @@ from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN, STORAGE_DIR
 from .data import DoubleTakeConfigEntry, DoubleTakeData, configuration_of
+from .detector_config import entry_without_url_credentials
 from .detectors import async_build_detectors
 from .devices import async_device_removable, async_remove_stale_devices
 from .frigate_connection import FrigateConnection, async_connect
 from .health import HealthMonitor
+from .history import DB_FILE, HistoryStore
 from .index import PersonIndex
 from .intake import EventIntake
 from .options import LiveSettings
@@ -28,6 +30,8 @@ from .persons import PersonRegistry
 from .pipeline import DetectorHandle, Recognizer
 from .publish import ResultPublisher
 from .purge import async_setup_purge
+from .recorder import ResultRecorder
+from .review import async_setup_review_api
 from .services import async_setup_services
 from .storage import MediaStore
 
@@ -45,8 +49,9 @@ ISSUE_MQTT_MISSING = "mqtt_missing"
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions once for all entries."""
+    """Register the actions and the review API once for all entries."""
     async_setup_services(hass)
+    async_setup_review_api(hass)
     return True
 
 
@@ -54,9 +59,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: DoubleTakeConfigEntry) -
     """Connect to Frigate, build the detectors, subscribe to Frigate's events."""
     frigate = await async_connect(hass, entry)
     detectors = await async_build_detectors(hass, entry)
-    media, index = await _async_open_storage(hass, entry)
+    storage = await _async_open_storage(hass, entry)
     entry.runtime_data = _runtime_data(
-        hass, entry, frigate=frigate, detectors=detectors, media=media, index=index
+        hass, entry, frigate=frigate, detectors=detectors, storage=storage
     )
     await _async_start(hass, entry)
     return True
@@ -64,16 +69,27 @@ async def async_setup_entry(hass: HomeAssistant, entry: DoubleTakeConfigEntry) -
 
 async def _async_open_storage(
     hass: HomeAssistant, entry: DoubleTakeConfigEntry
-) -> tuple[MediaStore, PersonIndex]:
-    """Open the image folders and the index; drop removed detectors' trained hashes."""
-    media = MediaStore(Path(hass.config.path(STORAGE_DIR)))
+) -> tuple[MediaStore, PersonIndex, HistoryStore]:
+    """Open the image folders, the index and the history.
+
+    A removed detector's trained hashes are dropped from the index.
+    """
+    root = Path(hass.config.path(STORAGE_DIR))
+    media = MediaStore(root)
+    history = HistoryStore(root / DB_FILE, entry.entry_id)
     await hass.async_add_executor_job(media.ensure_folders)
+    await hass.async_add_executor_job(history.open)
+
+    async def _async_close_history() -> None:
+        await hass.async_add_executor_job(history.close)
+
+    entry.async_on_unload(_async_close_history)
     index = PersonIndex(hass, entry.entry_id)
     await index.async_load()
     index.forget_detectors_except(set(entry.subentries))
     # Write pending index changes before a reload reads the file again.
     entry.async_on_unload(index.async_save)
-    return media, index
+    return media, index, history
 
 
 def _runtime_data(
@@ -82,10 +98,10 @@ def _runtime_data(
     *,
     frigate: FrigateConnection | None,
     detectors: list[DetectorHandle],
-    media: MediaStore,
-    index: PersonIndex,
+    storage: tuple[MediaStore, PersonIndex, HistoryStore],
 ) -> DoubleTakeData:
     """Wire the entry's collaborators side by side."""
+    media, index, history = storage
     settings = LiveSettings(entry.options)
     health = HealthMonitor(hass, entry, detectors)
     persons = PersonRegistry(hass, entry.entry_id, index)
@@ -97,6 +113,9 @@ def _runtime_data(
         media=media,
         persons=persons,
         frigate=frigate.client if frigate else None,
+        recorder=ResultRecorder(
+            hass, entry.entry_id, history=history, root=media.root, settings=settings
+        ),
     )
     intake = (
         EventIntake(
@@ -117,6 +136,7 @@ def _runtime_data(
         health=health,
         media=media,
         index=index,
+        history=history,
         persons=persons,
         recognizer=recognizer,
         publisher=publisher,
@@ -126,15 +146,18 @@ def _runtime_data(
 
 
 async def _async_start(hass: HomeAssistant, entry: DoubleTakeConfigEntry) -> None:
-    """Purge, subscribe, add the entities, watch health and options, find persons."""
+    """Purge, add the entities, subscribe, watch health and options, find persons."""
     data = entry.runtime_data
     # Old match and unknown images: purged now and every hour.
     entry.async_on_unload(async_setup_purge(hass, entry))
     if data.intake is not None:
         entry.async_on_unload(data.intake.async_stop)
-        await _async_subscribe_events(hass, entry, data.intake)
     async_remove_stale_devices(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    if data.intake is not None:
+        # After the platforms: the camera switches have restored their positions, so
+        # the first events of a camera switched off are skipped too.
+        await _async_subscribe_events(hass, entry, data.intake)
     entry.async_on_unload(data.health.async_start())
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     # Detectors may be slow or down at start: learn their persons in the background.
@@ -187,6 +210,22 @@ async def async_remove_config_entry_device(
 async def async_remove_entry(hass: HomeAssistant, entry: DoubleTakeConfigEntry) -> None:
     """Delete the entry's index; images under double_take/ stay (see the README)."""
     await PersonIndex(hass, entry.entry_id).async_remove()
+
+
+async def async_migrate_entry(
+    hass: HomeAssistant, entry: DoubleTakeConfigEntry
+) -> bool:
+    """1.1 → 1.2: credentials written into the Frigate URL move to the login fields.
+
+    (Home Assistant itself refuses entries of a newer major version.)
+    """
+    if entry.minor_version < 2:
+        moved = entry_without_url_credentials(entry.data, entry.title)
+        data, title = moved if moved is not None else (entry.data, entry.title)
+        hass.config_entries.async_update_entry(
+            entry, data=data, title=title, minor_version=2
+        )
+    return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: DoubleTakeConfigEntry) -> bool:

@@ -49,11 +49,14 @@ from .data import DoubleTakeConfigEntry
 from .detector_config import (
     LOCAL_UNIQUE_ID,
     clean_detector_data,
+    detector_kinds,
     detector_schema,
     detector_settings,
     detector_title,
     detector_type_schema,
     detector_unique_id,
+    display_url,
+    frigate_login,
     host_port,
     http_url,
     local_detector_schema,
@@ -61,10 +64,15 @@ from .detector_config import (
 )
 from .options import (
     DEFAULT_OPTIONS,
+    NEEDS_FRIGATE,
+    NEEDS_MQTT,
     PASSWORD_SELECTOR,
     TEXT_SELECTOR,
     URL_SELECTOR,
+    flattened,
+    normalized,
     options_schema,
+    sectioned,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -104,8 +112,9 @@ async def validate_frigate(
         password=data.get(CONF_FRIGATE_PASSWORD, ""),
         verify_ssl=verify_ssl,
     )
-    await _checked(f"Frigate at {url}", client.version())
-    return await _checked(f"Frigate at {url}", client.config())
+    where = f"Frigate at {display_url(url)}"
+    await _checked(where, client.version())
+    return await _checked(where, client.config())
 
 
 async def validate_detector(hass: HomeAssistant, data: Mapping[str, Any]) -> None:
@@ -122,7 +131,7 @@ async def validate_detector(hass: HomeAssistant, data: Mapping[str, Any]) -> Non
     detector = create_detector(
         data[CONF_TYPE], async_get_clientsession(hass), detector_settings(data)
     )
-    await _checked(f"{data[CONF_TYPE]} at {data[CONF_URL]}", detector.check())
+    await _checked(detector_title(data), detector.check())
 
 
 async def _validate_local(hass: HomeAssistant, data: Mapping[str, Any]) -> None:
@@ -153,11 +162,12 @@ async def _validate_local(hass: HomeAssistant, data: Mapping[str, Any]) -> None:
 class _DetectorSteps[ResultT: FlowResult[Any, Any]](FlowHandler[Any, ResultT, Any]):
     """The detector steps, shared by a new entry's first detector and the subentry flow.
 
-    A type step (``_async_type_step``) leads to ``remote``, the server's form (checked
-    against the server), or to ``local``, the local detector's options, followed by the
-    ``install`` progress step (packages installed, models loaded) and ``local_done``.
-    The flow using them says which cameras to offer, what a duplicate is and what
-    becomes of the finished detector data.
+    A type step (``_async_type_step``) offers the types that can be added and leads to
+    the chosen type's own form: a server's step is named after its type (``compreface``,
+    ``deepstack``, ``codeproject``, ``facebox``; checked against the server), the local
+    detector's is ``local``, followed by the ``install`` progress step (packages
+    installed, models loaded) and ``local_done``. The flow using them says which
+    cameras to offer, what a duplicate is and what becomes of the finished detector data.
     """
 
     def __init__(self) -> None:
@@ -173,7 +183,7 @@ class _DetectorSteps[ResultT: FlowResult[Any, Any]](FlowHandler[Any, ResultT, An
         """Camera names the detector's camera filter offers."""
 
     @abstractmethod
-    def _async_save(self, data: dict[str, Any]) -> ResultT:
+    async def _async_save(self, data: dict[str, Any]) -> ResultT:
         """Store the checked detector data."""
 
     def _current_data(self) -> dict[str, Any]:
@@ -185,28 +195,63 @@ class _DetectorSteps[ResultT: FlowResult[Any, Any]](FlowHandler[Any, ResultT, An
         return False
 
     async def _async_type_step(
-        self,
-        step_id: str,
-        user_input: dict[str, Any] | None,
-        default: str = LocalDetector.kind,
+        self, step_id: str, user_input: dict[str, Any] | None
     ) -> ResultT:
-        """Ask for the detector's type (``default`` preselected), then its own form."""
+        """Ask for the detector's type among those that can be added, then its form.
+
+        The local detector is offered only while the entry has none (one per entry).
+        """
         if user_input is None:
+            kinds = [
+                kind
+                for kind in detector_kinds()
+                if kind != LocalDetector.kind or not self._is_duplicate(LOCAL_UNIQUE_ID)
+            ]
             return self.async_show_form(
-                step_id=step_id, data_schema=detector_type_schema(default)
+                step_id=step_id, data_schema=detector_type_schema(kinds)
             )
         self._kind = user_input[CONF_TYPE]
-        if self._kind != LocalDetector.kind:
-            return await self.async_step_remote()
-        if self._is_duplicate(LOCAL_UNIQUE_ID):
+        if self._kind == LocalDetector.kind and self._is_duplicate(LOCAL_UNIQUE_ID):
+            # Another flow added the entry's local detector since this form was shown.
             return self.async_abort(reason="already_configured")
-        self._local_data = self._current_data()
-        return await self.async_step_local()
+        return await self._async_detector_form()
 
-    async def async_step_remote(
+    async def _async_detector_form(self) -> ResultT:
+        """Show the form of the chosen type (``self._kind``)."""
+        if self._kind == LocalDetector.kind:
+            self._local_data = self._current_data()
+            return await self.async_step_local()
+        return await self._async_server_step(None)
+
+    async def async_step_compreface(
         self, user_input: dict[str, Any] | None = None
     ) -> ResultT:
-        """Ask for a detector server's URL, key, timeout and cameras, and check it."""
+        """CompreFace's form."""
+        return await self._async_server_step(user_input)
+
+    async def async_step_deepstack(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ResultT:
+        """DeepStack's form."""
+        return await self._async_server_step(user_input)
+
+    async def async_step_codeproject(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ResultT:
+        """CodeProject.AI's form."""
+        return await self._async_server_step(user_input)
+
+    async def async_step_facebox(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ResultT:
+        """Facebox's form."""
+        return await self._async_server_step(user_input)
+
+    async def _async_server_step(self, user_input: dict[str, Any] | None) -> ResultT:
+        """Ask for a detector server's URL and what its type uses, and check it.
+
+        The step is named after the type, so each server's form has its own texts.
+        """
         errors: dict[str, str] = {}
         if user_input is not None:
             data = clean_detector_data({**user_input, CONF_TYPE: self._kind})
@@ -217,20 +262,20 @@ class _DetectorSteps[ResultT: FlowResult[Any, Any]](FlowHandler[Any, ResultT, An
             except CannotConnect as err:
                 errors["base"] = str(err)
             else:
-                return self._async_save(data)
+                return await self._async_save(data)
         return self.async_show_form(
-            step_id="remote",
+            step_id=self._kind,
             data_schema=self.add_suggested_values_to_schema(
-                detector_schema(self._cameras()), user_input or self._current_data()
+                detector_schema(self._kind, self._cameras()),
+                user_input or self._current_data(),
             ),
             errors=errors,
-            description_placeholders={"type": DETECTOR_TYPES[self._kind].title},
         )
 
     async def async_step_local(
         self, user_input: dict[str, Any] | None = None
     ) -> ResultT:
-        """Ask for the local detector's options."""
+        """Ask for the local detector's options (a new one: its packages install next)."""
         if user_input is not None:
             self._local_data = clean_detector_data(
                 {**user_input, CONF_TYPE: LocalDetector.kind}
@@ -272,7 +317,7 @@ class _DetectorSteps[ResultT: FlowResult[Any, Any]](FlowHandler[Any, ResultT, An
         self, user_input: dict[str, Any] | None = None
     ) -> ResultT:
         """Save the local detector."""
-        return self._async_save(self._local_data)
+        return await self._async_save(self._local_data)
 
 
 def _credential_fields(username: str) -> dict[vol.Marker, Any]:
@@ -304,10 +349,26 @@ def _credentials(user_input: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _frigate_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
-    url = user_input.get(CONF_FRIGATE_URL, "").strip().rstrip("/")
+    """Return the Frigate form's input as stored; credentials never stay in the URL.
+
+    ``http://admin:secret@frigate:5000`` is moved, not refused (``frigate_login``):
+    Frigate has no HTTP Basic auth of its own, so user and password in its URL can only
+    mean its login. Moved into the username and password fields (a field the user
+    filled in wins), they are used as such and kept out of the entry's URL, title,
+    unique id, errors and logs.
+    """
+    typed = _credentials(user_input)
+    url, username, password = frigate_login(
+        user_input.get(CONF_FRIGATE_URL, "").strip(),
+        typed[CONF_FRIGATE_USERNAME],
+        typed[CONF_FRIGATE_PASSWORD],
+    )
+    url = url.rstrip("/")
     return {
         CONF_FRIGATE_URL: url,
-        **_credentials(user_input if url else {}),
+        # Without Frigate there is nothing to log in to.
+        CONF_FRIGATE_USERNAME: username if url else "",
+        CONF_FRIGATE_PASSWORD: password if url else "",
         CONF_VERIFY_SSL: user_input.get(CONF_VERIFY_SSL, True),
     }
 
@@ -325,12 +386,18 @@ class DoubleTakeConfigFlow(_DetectorSteps[ConfigFlowResult], ConfigFlow, domain=
     """Step ``user`` (Frigate, optional), then the first detector.
 
     Step ``detector`` asks for the detector's type, followed by the detector steps
-    (``remote``, or ``local`` and ``install``); the entry is created with the detector
-    as its first subentry.
+    (the server's form, or ``local`` and ``install``); the entry is created with the
+    detector as its first subentry.
+
+    The entry's unique id (the Frigate URL, or ``no_frigate``) is claimed only when the
+    entry is created: a flow abandoned after step 1 (its tab closed) must not make the
+    next one abort with "already in progress" until a restart. Step 1 checks the
+    existing entries instead, and creating the entry checks them again.
     """
 
     VERSION = 1
-    MINOR_VERSION = 1
+    # 2: no credentials in the Frigate URL (see async_migrate_entry).
+    MINOR_VERSION = 2
 
     def __init__(self) -> None:
         """Keep what the first step validated."""
@@ -354,6 +421,14 @@ class DoubleTakeConfigFlow(_DetectorSteps[ConfigFlowResult], ConfigFlow, domain=
         """Detectors are subentries."""
         return {SUBENTRY_DETECTOR: DetectorSubentryFlow}
 
+    def _is_configured(self, unique_id: str, exclude: str | None = None) -> bool:
+        """Whether an entry (other than ``exclude``) has ``unique_id``."""
+        return any(
+            other.unique_id == unique_id
+            for other in self._async_current_entries(include_ignore=False)
+            if other.entry_id != exclude
+        )
+
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
@@ -361,8 +436,8 @@ class DoubleTakeConfigFlow(_DetectorSteps[ConfigFlowResult], ConfigFlow, domain=
         errors: dict[str, str] = {}
         if user_input is not None:
             data = _frigate_data(user_input)
-            await self.async_set_unique_id(_entry_unique_id(data[CONF_FRIGATE_URL]))
-            self._abort_if_unique_id_configured()
+            if self._is_configured(_entry_unique_id(data[CONF_FRIGATE_URL])):
+                return self.async_abort(reason="already_configured")
             try:
                 if data[CONF_FRIGATE_URL]:
                     config = await validate_frigate(self.hass, data)
@@ -372,6 +447,8 @@ class DoubleTakeConfigFlow(_DetectorSteps[ConfigFlowResult], ConfigFlow, domain=
             else:
                 self._data = data
                 return await self.async_step_detector()
+            # Shown again without credentials in the URL (moved to their fields).
+            user_input = {**user_input, **data}
         return self.async_show_form(
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(
@@ -389,9 +466,16 @@ class DoubleTakeConfigFlow(_DetectorSteps[ConfigFlowResult], ConfigFlow, domain=
     def _cameras(self) -> list[str]:
         return self._frigate_cameras
 
-    @callback
-    def _async_save(self, data: dict[str, Any]) -> ConfigFlowResult:
-        """Create the entry with its first detector as a subentry."""
+    async def _async_save(self, data: dict[str, Any]) -> ConfigFlowResult:
+        """Create the entry with its first detector as a subentry.
+
+        The unique id is claimed only now; another entry created meanwhile with the
+        same Frigate (or without one) aborts this flow.
+        """
+        await self.async_set_unique_id(
+            _entry_unique_id(self._data[CONF_FRIGATE_URL]), raise_on_progress=False
+        )
+        self._abort_if_unique_id_configured()
         return self.async_create_entry(
             title=_entry_title(self._data[CONF_FRIGATE_URL]),
             data=self._data,
@@ -413,16 +497,15 @@ class DoubleTakeConfigFlow(_DetectorSteps[ConfigFlowResult], ConfigFlow, domain=
         errors: dict[str, str] = {}
         if user_input is not None:
             data = _frigate_data(user_input)
+            # Shown again, if need be, as entered (never the stored password) but
+            # without credentials in the URL.
+            shown = {**user_input, **data}
             url = data[CONF_FRIGATE_URL]
             if url and not data[CONF_FRIGATE_PASSWORD]:
                 # An empty password field means "keep the stored one".
                 data[CONF_FRIGATE_PASSWORD] = entry.data.get(CONF_FRIGATE_PASSWORD, "")
             unique_id = _entry_unique_id(url)
-            if any(
-                other.unique_id == unique_id
-                for other in self._async_current_entries(include_ignore=False)
-                if other.entry_id != entry.entry_id
-            ):
+            if self._is_configured(unique_id, exclude=entry.entry_id):
                 return self.async_abort(reason="already_configured")
             try:
                 if url:
@@ -436,7 +519,7 @@ class DoubleTakeConfigFlow(_DetectorSteps[ConfigFlowResult], ConfigFlow, domain=
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
-                _frigate_schema(entry.data), user_input or {}
+                _frigate_schema(entry.data), shown if user_input is not None else {}
             ),
             errors=errors,
         )
@@ -466,7 +549,9 @@ class DoubleTakeConfigFlow(_DetectorSteps[ConfigFlowResult], ConfigFlow, domain=
             data_schema=vol.Schema(
                 _credential_fields(entry.data.get(CONF_FRIGATE_USERNAME, ""))
             ),
-            description_placeholders={"url": entry.data.get(CONF_FRIGATE_URL, "")},
+            description_placeholders={
+                "url": display_url(entry.data.get(CONF_FRIGATE_URL, ""))
+            },
             errors=errors,
         )
 
@@ -487,28 +572,53 @@ def _frigate_choices(entry: DoubleTakeConfigEntry) -> dict[str, list[str]]:
 
 
 class DetectorSubentryFlow(_DetectorSteps[SubentryFlowResult], ConfigSubentryFlow):
-    """Add or reconfigure a detector: its type first, then the type's own form."""
+    """Add a detector (its type first, then the type's form), or reconfigure one.
+
+    Reconfiguring goes straight to the detector's own form: a detector keeps its type
+    (delete it and add another to change the type). The local detector's settings
+    form (``reconfigure_local``) saves at once: its packages are already installed.
+    """
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Add a detector: which type."""
+        """Add a detector: which type (Local only while the entry has none)."""
         return await self._async_type_step("user", user_input)
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Change a detector: its type (the current one preselected)."""
-        subentry = self._get_reconfigure_subentry()
-        return await self._async_type_step(
-            "reconfigure", user_input, subentry.data[CONF_TYPE]
+        """Change a detector: its own form, same type."""
+        kind = self._get_reconfigure_subentry().data[CONF_TYPE]
+        if kind not in DETECTOR_TYPES:
+            # Stored by a version that knew this type: it can only be deleted.
+            return self.async_abort(
+                reason="unsupported_type", description_placeholders={"type": kind}
+            )
+        self._kind = kind
+        if kind == LocalDetector.kind:
+            return await self.async_step_reconfigure_local()
+        return await self._async_detector_form()
+
+    async def async_step_reconfigure_local(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change the local detector's settings; nothing to install or check."""
+        if user_input is not None:
+            return await self._async_save(
+                clean_detector_data({**user_input, CONF_TYPE: LocalDetector.kind})
+            )
+        return self.async_show_form(
+            step_id="reconfigure_local",
+            data_schema=self.add_suggested_values_to_schema(
+                local_detector_schema(self._cameras()), self._current_data()
+            ),
         )
 
     def _cameras(self) -> list[str]:
         return _frigate_choices(self._get_entry())[OPT_CAMERAS]
 
-    @callback
-    def _async_save(self, data: dict[str, Any]) -> SubentryFlowResult:
+    async def _async_save(self, data: dict[str, Any]) -> SubentryFlowResult:
         """Create the subentry, or update the one being reconfigured."""
         title, unique_id = detector_title(data), detector_unique_id(data)
         if self.source == SOURCE_RECONFIGURE:
@@ -522,11 +632,10 @@ class DetectorSubentryFlow(_DetectorSteps[SubentryFlowResult], ConfigSubentryFlo
         return self.async_create_entry(title=title, data=data, unique_id=unique_id)
 
     def _current_data(self) -> dict[str, Any]:
-        """Return the reconfigured detector's data if its type stays, else nothing."""
+        """Return the reconfigured detector's data (nothing for a new detector)."""
         if self.source != SOURCE_RECONFIGURE:
             return {}
-        data = dict(self._get_reconfigure_subentry().data)
-        return data if data[CONF_TYPE] == self._kind else {}
+        return dict(self._get_reconfigure_subentry().data)
 
     def _is_duplicate(self, unique_id: str) -> bool:
         """Whether another detector of this entry has ``unique_id``."""
@@ -542,33 +651,53 @@ class DetectorSubentryFlow(_DetectorSteps[SubentryFlowResult], ConfigSubentryFlo
         )
 
 
+MQTT_DOMAIN = "mqtt"
+
+
 class DoubleTakeOptionsFlow(OptionsFlow):
-    """Processing options; they apply without a restart."""
+    """Processing options; they apply without a restart.
+
+    One form in sections; the options that cannot apply to the entry are left out
+    (Frigate's without a Frigate URL, MQTT's while MQTT is not set up) and keep their
+    stored values. ``entry.options`` stays flat, as ``Settings.from_options`` reads it.
+    """
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """One form with every option."""
+        """One form with every option that applies."""
+        entry = self.config_entry
         errors: dict[str, str] = {}
+        shown = {**DEFAULT_OPTIONS, **entry.options}
         if user_input is not None:
-            if user_input[OPT_UNKNOWN_CONFIDENCE] > user_input[OPT_CONFIDENCE]:
-                errors[OPT_UNKNOWN_CONFIDENCE] = "unknown_above_confidence"
+            options = normalized({**entry.options, **flattened(user_input)})
+            shown = {**DEFAULT_OPTIONS, **options}
+            if shown[OPT_UNKNOWN_CONFIDENCE] > shown[OPT_CONFIDENCE]:
+                errors["base"] = "unknown_above_confidence"
             elif not all(
-                _valid_topic(user_input[key])
+                _valid_topic(shown[key])
                 for key in (OPT_MQTT_TOPIC_MATCHES, OPT_MQTT_TOPIC_CAMERAS)
             ):
                 errors["base"] = "invalid_topic"
             else:
-                return self.async_create_entry(data=user_input)
-        entry = self.config_entry
+                return self.async_create_entry(data=options)
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
-                options_schema(_frigate_choices(entry)),
-                user_input or {**DEFAULT_OPTIONS, **entry.options},
+                options_schema(_frigate_choices(entry), self._available()),
+                sectioned(shown),
             ),
             errors=errors,
         )
+
+    def _available(self) -> set[str]:
+        """Return what the entry has that options can need: Frigate, MQTT."""
+        available: set[str] = set()
+        if self.config_entry.data.get(CONF_FRIGATE_URL):
+            available.add(NEEDS_FRIGATE)
+        if self.hass.config_entries.async_entries(MQTT_DOMAIN, include_ignore=False):
+            available.add(NEEDS_MQTT)
+        return available
 
 
 def _valid_topic(topic: str) -> bool:

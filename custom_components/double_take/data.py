@@ -9,6 +9,7 @@ from homeassistant.config_entries import ConfigEntry
 
 from .frigate_connection import FrigateConnection
 from .health import HealthMonitor
+from .history import HistoryStore
 from .index import PersonIndex
 from .intake import EventIntake
 from .options import LiveSettings
@@ -35,6 +36,8 @@ class DoubleTakeData:
     """Image files under ``double_take/``."""
     index: PersonIndex
     """Persons and what each detector was trained on (HA ``Store``)."""
+    history: HistoryStore
+    """Every face of every run, for review (SQLite; use it in the executor)."""
     persons: PersonRegistry
     recognizer: Recognizer
     publisher: ResultPublisher

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+import re
 from typing import Any, Final
 
 import probatio as vol
@@ -17,13 +18,22 @@ from homeassistant.helpers.selector import (
     SelectSelectorMode,
 )
 
-from .api.detectors import DETECTOR_TYPES, DetectorSettings, LocalDetector
+from .api.detectors import (
+    DETECTOR_TYPES,
+    CompreFaceDetector,
+    DeepStackDetector,
+    DetectorSettings,
+    LocalDetector,
+)
 from .const import (
     CONF_API_KEY,
     CONF_CAMERAS,
     CONF_CONCURRENCY,
     CONF_DET_PROB_THRESHOLD,
     CONF_DISTANCE_THRESHOLD,
+    CONF_FRIGATE_PASSWORD,
+    CONF_FRIGATE_URL,
+    CONF_FRIGATE_USERNAME,
     CONF_MAX_HEIGHT,
     CONF_TIMEOUT,
     CONF_TYPE,
@@ -61,12 +71,11 @@ def detector_settings(
     )
 
 
-def detector_type_schema(default: str = LocalDetector.kind) -> vol.Schema:
-    """First detector form: which kind, the local one listed first."""
-    kinds = sorted(DETECTOR_TYPES, key=lambda kind: kind != LocalDetector.kind)
+def detector_type_schema(kinds: list[str]) -> vol.Schema:
+    """Return the type form: ``kinds`` (those that can be added), the first preselected."""
     return vol.Schema(
         {
-            vol.Required(CONF_TYPE, default=default): SelectSelector(
+            vol.Required(CONF_TYPE, default=kinds[0]): SelectSelector(
                 SelectSelectorConfig(
                     options=kinds,
                     translation_key="detector_type",
@@ -77,26 +86,39 @@ def detector_type_schema(default: str = LocalDetector.kind) -> vol.Schema:
     )
 
 
-def detector_schema(cameras: list[str]) -> vol.Schema:
-    """Form of a detector server (CompreFace, DeepStack, CodeProject.AI, Facebox)."""
-    return vol.Schema(
-        {
-            vol.Required(CONF_URL): URL_SELECTOR,
-            vol.Optional(CONF_API_KEY, default=""): PASSWORD_SELECTOR,
-            vol.Optional(
-                CONF_TIMEOUT, default=DETECTOR_DEFAULTS.timeout
-            ): NumberSelector(
-                NumberSelectorConfig(min=1, max=120, step=1, unit_of_measurement="s")
-            ),
+def detector_kinds() -> list[str]:
+    """Every detector type, the local one first."""
+    return sorted(DETECTOR_TYPES, key=lambda kind: kind != LocalDetector.kind)
+
+
+def detector_schema(kind: str, cameras: list[str]) -> vol.Schema:
+    """Form of the detector server ``kind``: only the fields that server uses.
+
+    The API key is required by CompreFace, optional for DeepStack (only if it was started
+    with one) and not asked for CodeProject.AI and Facebox (Facebox takes its Basic auth
+    credentials in the URL). The face detection threshold is CompreFace's.
+    """
+    fields: dict[vol.Marker, Any] = {vol.Required(CONF_URL): URL_SELECTOR}
+    if kind == CompreFaceDetector.kind:
+        fields[vol.Required(CONF_API_KEY)] = PASSWORD_SELECTOR
+    elif kind == DeepStackDetector.kind:
+        fields[vol.Optional(CONF_API_KEY, default="")] = PASSWORD_SELECTOR
+    fields[vol.Optional(CONF_TIMEOUT, default=DETECTOR_DEFAULTS.timeout)] = (
+        NumberSelector(
+            NumberSelectorConfig(min=1, max=120, step=1, unit_of_measurement="s")
+        )
+    )
+    if kind == CompreFaceDetector.kind:
+        fields[
             vol.Optional(
                 CONF_DET_PROB_THRESHOLD, default=DETECTOR_DEFAULTS.det_prob_threshold
-            ): number(0, 1, 0.05),
-            vol.Optional(
-                CONF_CONCURRENCY, default=DEFAULT_DETECTOR_CONCURRENCY
-            ): number(1, 16, 1),
-            vol.Optional(CONF_CAMERAS, default=[]): choice_selector(cameras),
-        }
+            )
+        ] = number(0, 1, 0.05)
+    fields[vol.Optional(CONF_CONCURRENCY, default=DEFAULT_DETECTOR_CONCURRENCY)] = (
+        number(1, 16, 1)
     )
+    fields[vol.Optional(CONF_CAMERAS, default=[])] = choice_selector(cameras)
+    return vol.Schema(fields)
 
 
 def local_detector_schema(cameras: list[str]) -> vol.Schema:
@@ -144,7 +166,7 @@ def detector_title(data: Mapping[str, Any]) -> str:
     if kind == LocalDetector.kind:
         return title
     # Facebox's basic auth travels as http://user:pass@host: never show it in a title.
-    return f"{title} ({normalize_url(data[CONF_URL])})"
+    return f"{title} ({display_url(data[CONF_URL])})"
 
 
 def detector_unique_id(data: Mapping[str, Any]) -> str:
@@ -181,4 +203,71 @@ def normalize_url(url: str) -> str:
     """Scheme and host lower-cased, no credentials, no trailing slash: a unique id."""
     if (parsed := _parse(url)) is None:
         return url.strip()
+    return _without_credentials(parsed)
+
+
+def display_url(url: str) -> str:
+    """``url`` for titles, messages and logs: ``scheme://host:port/path``, never credentials.
+
+    Parsed with yarl, so a password holding ``@`` or ``:`` is left out whole; a URL that
+    cannot be parsed is not shown at all.
+    """
+    if (parsed := _parse(url)) is None or not parsed.absolute:
+        return "(invalid URL)"
+    return _without_credentials(parsed)
+
+
+def _without_credentials(parsed: URL) -> str:
     return f"{parsed.scheme}://{host_port(parsed)}{parsed.raw_path.rstrip('/')}"
+
+
+def split_credentials(url: str) -> tuple[str, str, str]:
+    """Return ``url`` without ``user:password@``, and that user and password.
+
+    ``("http://frigate:5000", "admin", "p@ss")`` for ``http://admin:p%40ss@frigate:5000``
+    (yarl decodes them); a URL without credentials, or not an http(s) URL, comes back
+    unchanged with empty credentials.
+    """
+    parsed = http_url(url)
+    if parsed is None or (parsed.user is None and parsed.password is None):
+        return url, "", ""
+    return str(parsed.with_user(None)), parsed.user or "", parsed.password or ""
+
+
+def frigate_login(url: str, username: str, password: str) -> tuple[str, str, str]:
+    """Return Frigate's URL without credentials, and the login to use.
+
+    A user or password written into the URL fills the matching field left empty (a field
+    filled in wins). Frigate has no HTTP Basic auth of its own (its port 8971 logs in
+    with ``POST /api/login``), so credentials in its URL can only mean that login.
+    """
+    bare, user, secret = split_credentials(url)
+    return bare, username or user, password or secret
+
+
+def entry_without_url_credentials(
+    data: Mapping[str, Any], title: str
+) -> tuple[dict[str, Any], str] | None:
+    """Move credentials out of a stored Frigate URL (entries of older versions).
+
+    Return the entry's new data and title, or None when its URL holds none. Older
+    versions titled an entry ``Double Take (user:password@host:port)``: the
+    ``user:password@`` is cut from the title, which the user may have renamed.
+    """
+    url = data.get(CONF_FRIGATE_URL, "")
+    bare, username, password = frigate_login(
+        url, data.get(CONF_FRIGATE_USERNAME, ""), data.get(CONF_FRIGATE_PASSWORD, "")
+    )
+    if bare == url:
+        return None
+    authority = re.split(r"[/?#]", url.partition("://")[2], maxsplit=1)[0]
+    userinfo = authority.rpartition("@")[0]
+    return (
+        {
+            **data,
+            CONF_FRIGATE_URL: bare.rstrip("/"),
+            CONF_FRIGATE_USERNAME: username,
+            CONF_FRIGATE_PASSWORD: password,
+        },
+        title.replace(f"{userinfo}@", ""),
+    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from yarl import URL
+
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
@@ -19,16 +21,40 @@ from .const import (
 )
 from .data import DoubleTakeConfigEntry
 from .health import DetectorHealth
+from .options import normalized
 
 TO_REDACT = {CONF_API_KEY, CONF_FRIGATE_PASSWORD, CONF_FRIGATE_USERNAME}
 REDACTED = "**REDACTED**"
-# user:password@ in a URL (Facebox takes its Basic auth credentials that way).
-_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]*@")
+# What may be a URL in a text (a title, an error): a scheme, ://, then up to a space.
+# Whether it holds credentials is up to yarl (``redact_url``); a token yarl cannot
+# parse (``http://u:p@host:8080)``, the parenthesis of a title) loses what precedes
+# its last ``@``.
+_URL_CANDIDATE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
+
+
+def redact_url(url: str) -> str:
+    """Return ``url`` with ``**REDACTED**`` for its ``user:password@``, if it has one.
+
+    Parsed with yarl, which takes the authority up to the first ``/``, ``?`` or ``#``
+    and the credentials up to its last ``@``: a password holding ``@`` or ``:`` (Facebox
+    takes Basic auth as ``http://user:pass@host``) is redacted whole. A URL yarl cannot
+    parse loses everything between ``://`` and its last ``@``.
+    """
+    try:
+        parsed = URL(url)
+    except ValueError:
+        scheme, sep, rest = url.partition("://")
+        if sep and "@" in rest:
+            return f"{scheme}://{REDACTED}@{rest.rpartition('@')[2]}"
+        return url
+    if parsed.user is None and parsed.password is None:
+        return url
+    return str(parsed.with_user(None)).replace("://", f"://{REDACTED}@", 1)
 
 
 def redact_credentials(text: str) -> str:
-    """Replace the credentials of every URL in ``text``."""
-    return _URL_CREDENTIALS.sub(f"{REDACTED}@", text)
+    """Redact the credentials of every URL in ``text`` (``redact_url``)."""
+    return _URL_CANDIDATE.sub(lambda match: redact_url(match.group()), text)
 
 
 async def async_get_config_entry_diagnostics(
@@ -43,7 +69,8 @@ async def async_get_config_entry_diagnostics(
         "entry": {
             "title": redact_credentials(entry.title),
             "data": _redact(dict(entry.data)),
-            "options": dict(entry.options),
+            # As Settings reads them: counts as ints (number selectors answer floats).
+            "options": normalized(entry.options),
         },
         "frigate": None
         if frigate is None
@@ -81,7 +108,7 @@ def _redact(data: dict[str, Any]) -> dict[str, Any]:
     """Redact keys and passwords; URLs keep their host but lose their credentials."""
     for key in (CONF_URL, CONF_FRIGATE_URL):
         if isinstance(data.get(key), str):
-            data[key] = redact_credentials(data[key])
+            data[key] = redact_url(data[key])
     return async_redact_data(data, TO_REDACT)
 
 

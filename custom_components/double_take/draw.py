@@ -1,4 +1,4 @@
-"""Face boxes and names drawn onto an image (blocking Pillow work: run in the executor)."""
+"""Face boxes and names drawn onto an image, and face crops (blocking Pillow work: executor)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import io
 
 from PIL import Image, ImageDraw, ImageOps
 
-from .api.images import MAX_PIXELS
+from .api.images import check_size
+from .api.models import Box
 
 COLOURS = {"match": (46, 204, 64), "miss": (255, 193, 7), "unknown": (255, 65, 54)}
 JPEG_QUALITY = 85
@@ -36,7 +37,7 @@ def draw_faces(image: bytes, labels: Sequence[Label]) -> bytes:
 
     The image is turned upright first (EXIF orientation), as detectors that decode it
     themselves see it. Raises UndrawableImageError for anything Pillow cannot decode or
-    that is larger than MAX_PIXELS (decompression bombs included).
+    that is larger than ``api.images.MAX_PIXELS`` (decompression bombs included).
     """
     picture = _decode(image)
     canvas = ImageDraw.Draw(picture)
@@ -63,10 +64,14 @@ def draw_faces(image: bytes, labels: Sequence[Label]) -> bytes:
 
 
 def _decode(image: bytes) -> Image.Image:
-    """Decode ``image`` upright as RGB, refusing what is not an image or too large."""
+    """Decode ``image`` upright as RGB, refusing what is not an image or too large.
+
+    The size rule is the header check's (``check_size``): Pillow itself only refuses
+    above 179 million pixels (and warns above 89).
+    """
     try:
         with Image.open(io.BytesIO(image)) as source:
-            _check_size(*source.size)
+            check_size(*source.size, UndrawableImageError)
             return ImageOps.exif_transpose(source).convert("RGB")
     except UndrawableImageError:
         raise
@@ -80,16 +85,32 @@ def _decode(image: bytes) -> Image.Image:
         ) from err
 
 
-def _check_size(width: int, height: int) -> None:
-    """Refuse images larger than MAX_PIXELS.
-
-    Pillow itself only refuses above 179 million pixels (and warns above 89).
-    """
-    if width * height > MAX_PIXELS:
-        raise UndrawableImageError(
-            f"image of {width}×{height} pixels is too large to draw on"
-        )
-
-
 def _clamp(value: int, upper: int) -> int:
     return min(max(0, value), max(0, upper))
+
+
+# A face crop: the box grown by this share of its size on every side, at most this large.
+CROP_MARGIN = 0.25
+CROP_SIZE = 256
+
+
+def crop_face(image: bytes, box: Box) -> bytes:
+    """Return the face in ``box`` with a margin, as a small JPEG (the review grid's tile).
+
+    Raises UndrawableImageError like ``draw_faces``, and for a box outside the image.
+    """
+    picture = _decode(image)
+    width, height = picture.size
+    margin_x = round(box.width * CROP_MARGIN)
+    margin_y = round(box.height * CROP_MARGIN)
+    left = _clamp(box.left - margin_x, width)
+    top = _clamp(box.top - margin_y, height)
+    right = _clamp(box.left + box.width + margin_x, width)
+    bottom = _clamp(box.top + box.height + margin_y, height)
+    if right - left < 1 or bottom - top < 1:
+        raise UndrawableImageError(f"the face box {box.as_dict()} is outside the image")
+    face = picture.crop((left, top, right, bottom))
+    face.thumbnail((CROP_SIZE, CROP_SIZE))
+    output = io.BytesIO()
+    face.save(output, format="JPEG", quality=JPEG_QUALITY)
+    return output.getvalue()

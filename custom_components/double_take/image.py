@@ -56,9 +56,14 @@ def content_type(data: bytes) -> str:
 
 
 class PersonImage(PersonEntity, ImageEntity, RestoreEntity):
-    """``image.double_take_NAME``: the image of the person's last match."""
+    """``image.double_take_NAME_last_face``: the image of the person's last match.
 
-    _attr_name = None
+    Named "Last face" (its translation key): with no name of its own it would share
+    "Double Take NAME" with the person sensor, which keeps the device's name because
+    ``sensor.double_take_NAME`` is the original's entity id. Installs from before keep
+    ``image.double_take_NAME`` (the entity registry keeps ids).
+    """
+
     _attr_translation_key = "person"
 
     def __init__(

@@ -80,6 +80,11 @@ class PersonIndex:
         """Display names of all known persons, sorted."""
         return sorted(self._data["persons"].values(), key=str.casefold)
 
+    @property
+    def person_count(self) -> int:
+        """Number of known persons."""
+        return len(self._data["persons"])
+
     def display_name(self, name: str) -> str | None:
         """Return the stored spelling of ``name`` (compared case-insensitively), if known."""
         return self._data["persons"].get(name.casefold())

@@ -92,6 +92,11 @@ class EventIntake:
     @callback
     def _handle_message(self, message: ReceiveMessage) -> None:
         """Filter a Frigate event message in the event loop and queue it if due."""
+        if message.retain:
+            # Frigate never retains its events: a retained one is a replay (of an old
+            # match, at every start and reconnect), not something happening now.
+            _LOGGER.debug("Ignoring retained message on %s", message.topic)
+            return
         try:
             event = parse_event(message.payload)
         except EventRejected as err:
@@ -106,6 +111,11 @@ class EventIntake:
                 reason,
             )
             return
+        self._enqueue(event)
+
+    @callback
+    def _enqueue(self, event: FrigateEvent) -> None:
+        """Queue an event whose run is claimed; a full queue skips it (one warning)."""
         if len(self._waiting) >= MAX_WAITING_RUNS:
             self.tracker.cancel(event.id)
             if not self._overflowing:
@@ -121,11 +131,15 @@ class EventIntake:
         self._start_runs()
 
     def _skip_reason(self, event: FrigateEvent) -> str | None:
-        """Why the event is not run now; None claims a run for it."""
+        """Why the event is not run now; None claims a run for it.
+
+        An update of an event whose run is in progress is remembered by the tracker
+        and runs next if that run ends without a match.
+        """
         reason = self._settings.current.event_filter.skip_reason(event)
         if reason is None and event.camera in self._disabled_cameras:
             reason = "recognition is switched off for this camera"
-        return reason if reason is not None else self.tracker.try_start(event.id)
+        return reason if reason is not None else self.tracker.try_start(event.id, event)
 
     @callback
     def _start_runs(self) -> None:
@@ -153,6 +167,7 @@ class EventIntake:
         """Run one Frigate event; whatever happens, release its run."""
         settings = self._settings.current
         matched = False
+        cancelled = False
         try:
             result = await self._recognizer.recognize(
                 Job(
@@ -167,8 +182,26 @@ class EventIntake:
             )
             matched = bool(result.matches)
             await self._publisher.async_publish(result, frigate_event=True)
+        except asyncio.CancelledError:
+            cancelled = True
+            raise
         except Exception:  # noqa: BLE001
             # A bug or an unexpected answer in one event must not stop the next ones.
             _LOGGER.exception("Processing Frigate event %s failed", event.id)
         finally:
-            self.tracker.finish(event.id, matched)
+            self._run_finished(event, matched, cancelled)
+
+    @callback
+    def _run_finished(
+        self, event: FrigateEvent, matched: bool, cancelled: bool
+    ) -> None:
+        """Release the event's run; an update that came during it runs next."""
+        if (update := self.tracker.finish(event.id, matched)) is None:
+            return
+        if cancelled or self._stopped or update.camera in self._disabled_cameras:
+            self.tracker.cancel(update.id)
+            return
+        _LOGGER.debug(
+            "Running event %s again for an update received during its run", update.id
+        )
+        self._enqueue(update)

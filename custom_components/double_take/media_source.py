@@ -24,9 +24,10 @@ from homeassistant.components.media_source import (
     PlayMedia,
     Unresolvable,
 )
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN, STORAGE_DIR
 from .storage import (
@@ -44,6 +45,7 @@ from .storage import (
 
 SOURCE_NAME = "Double Take"
 MEDIA_URL = f"/api/{DOMAIN}/media"
+DATA_MEDIA_VIEW: HassKey[bool] = HassKey(f"{DOMAIN}_media_view")
 FOLDER_TITLES = {MATCHES: "Matches", UNKNOWN_FOLDER: "Unknown", TRAIN: "Train"}
 # A folder lists at most this many images (the newest); older ones stay on disk.
 MAX_CHILDREN = 1000
@@ -52,8 +54,19 @@ MAX_CHILDREN = 1000
 async def async_get_media_source(hass: HomeAssistant) -> DoubleTakeMediaSource:
     """Set up the media source and the view that serves its images."""
     store = MediaStore(Path(hass.config.path(STORAGE_DIR)))
-    hass.http.register_view(DoubleTakeMediaView(store))
+    async_register_media_view(hass)
     return DoubleTakeMediaSource(hass, store)
+
+
+@callback
+def async_register_media_view(hass: HomeAssistant) -> None:
+    """Serve the images (once: the media source and the review API both need it)."""
+    if DATA_MEDIA_VIEW in hass.data:
+        return
+    hass.data[DATA_MEDIA_VIEW] = True
+    hass.http.register_view(
+        DoubleTakeMediaView(MediaStore(Path(hass.config.path(STORAGE_DIR))))
+    )
 
 
 def media_url(path: str) -> str:
@@ -178,7 +191,7 @@ def _directory(
 
 
 class DoubleTakeMediaView(HomeAssistantView):
-    """Serve the images of matches/, unknown/ and train/ to authenticated users."""
+    """Serve the images of matches/, unknown/, train/ and history/ to authenticated users."""
 
     url = f"{MEDIA_URL}/{{location:.+}}"
     name = f"api:{DOMAIN}:media"

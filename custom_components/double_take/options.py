@@ -1,20 +1,23 @@
 """The entry options, declared once: form schema, defaults and the typed ``Settings``.
 
 ``OPTIONS`` lists every option of SPEC §3.3 with its default, how its value is
-converted, the selector of the options form and the ``Settings`` attribute it becomes
-(``rules.confidence`` is ``Settings.rules.confidence``). The selectors used by every
-form of the integration are here too.
+converted, the selector and section of the options form, what it needs of the entry
+(Frigate, MQTT) to be offered, and the ``Settings`` attribute it becomes
+(``rules.confidence`` is ``Settings.rules.confidence``). Options are stored flat in
+``entry.options``; only the form groups them. The selectors used by every form of the
+integration are here too.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 import probatio as vol
 
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
     BooleanSelector,
     NumberSelector,
@@ -104,20 +107,45 @@ def _same(value: Any) -> Any:
     return value
 
 
+# Sections of the options form, in form order: name → shown collapsed.
+SECTION_RECOGNITION: Final = "recognition"
+SECTION_FRIGATE: Final = "frigate"
+SECTION_ATTEMPTS: Final = "attempts"
+SECTION_STORAGE: Final = "storage"
+SECTION_MQTT: Final = "mqtt"
+SECTION_PRESENCE: Final = "presence"
+SECTIONS: Final[dict[str, bool]] = {
+    SECTION_RECOGNITION: False,
+    SECTION_FRIGATE: False,
+    SECTION_ATTEMPTS: True,
+    SECTION_STORAGE: True,
+    SECTION_MQTT: True,
+    SECTION_PRESENCE: True,
+}
+
+# What an option can need of the entry to apply (``OptionSpec.needs``).
+NEEDS_FRIGATE: Final = "frigate"
+NEEDS_MQTT: Final = "mqtt"
+
+
 @dataclass(frozen=True, slots=True)
 class OptionSpec:
     """One option: key, default, conversion, form selector and ``Settings`` attribute.
 
     ``selector`` None: a multiple choice among the values the form is given for the key
     (Frigate's cameras or zones). ``to``: the ``Settings`` attribute, ``group.field`` for
-    one inside ``rules``, ``event_filter`` or ``run``; the key when empty.
+    one inside ``rules``, ``event_filter`` or ``run``; the key when empty. ``section``:
+    the options form's section; ``needs``: what the entry must have for the option to
+    apply (``NEEDS_FRIGATE``, ``NEEDS_MQTT``), else the form leaves it out.
     """
 
     key: str
     default: Any
     convert: Callable[[Any], Any]
     selector: Selector[Any] | None
+    section: str
     to: str = ""
+    needs: str = ""
 
 
 _BOOL = BooleanSelector()
@@ -136,57 +164,203 @@ _PROCESSING = SelectSelector(
 )
 
 OPTIONS: Final[tuple[OptionSpec, ...]] = (
-    OptionSpec(OPT_CONFIDENCE, 50, float, _PERCENT, "rules.confidence"),
-    OptionSpec(OPT_UNKNOWN_CONFIDENCE, 40, float, _PERCENT, "rules.unknown_confidence"),
+    # Recognition thresholds: every run, Frigate's and the recognize action's.
+    OptionSpec(
+        OPT_CONFIDENCE, 50, float, _PERCENT, SECTION_RECOGNITION, "rules.confidence"
+    ),
+    OptionSpec(
+        OPT_UNKNOWN_CONFIDENCE,
+        40,
+        float,
+        _PERCENT,
+        SECTION_RECOGNITION,
+        "rules.unknown_confidence",
+    ),
     OptionSpec(
         OPT_MIN_FACE_AREA,
         10_000,
         int,
         number(0, 10_000_000, 1, "px²"),
+        SECTION_RECOGNITION,
         "rules.min_face_area",
     ),
-    OptionSpec(OPT_LABELS, ["person"], _same, _LABELS, "event_filter.labels"),
-    OptionSpec(OPT_CAMERAS, [], _same, None, "event_filter.cameras"),
-    OptionSpec(OPT_ZONES, [], _same, None, "event_filter.zones"),
-    OptionSpec(OPT_MIN_OBJECT_AREA, 0, float, _AREA, "event_filter.min_object_area"),
-    OptionSpec(OPT_SNAPSHOT_ATTEMPTS, 10, int, _ATTEMPTS),
-    OptionSpec(OPT_LATEST_ATTEMPTS, 10, int, _ATTEMPTS),
-    OptionSpec(OPT_ATTEMPT_DELAY, 0.5, float, number(0, 60, 0.1, "s"), "run.delay"),
-    OptionSpec(OPT_FRIGATE_JITTER, 0, float, number(0, 10, 0.1, "s")),
-    OptionSpec(OPT_IMAGE_HEIGHT, 800, int, number(100, 4320, 1, "px")),
-    OptionSpec(OPT_STOP_ON_MATCH, True, bool, _BOOL, "run.stop_on_match"),
+    # Which Frigate events are processed, and what is written back.
     OptionSpec(
-        OPT_PROCESSING, PROCESSING_PARALLEL, _parallel, _PROCESSING, "run.parallel"
+        OPT_LABELS,
+        ["person"],
+        _same,
+        _LABELS,
+        SECTION_FRIGATE,
+        "event_filter.labels",
+        NEEDS_FRIGATE,
     ),
-    OptionSpec(OPT_SAVE_UNKNOWN, False, bool, _BOOL),
-    OptionSpec(OPT_PURGE_MATCHES_HOURS, 48, float, _HOURS),
-    OptionSpec(OPT_PURGE_UNKNOWN_HOURS, 48, float, _HOURS),
-    OptionSpec(OPT_UPDATE_SUB_LABEL, False, bool, _BOOL),
-    OptionSpec(OPT_MQTT_PUBLISH, True, bool, _BOOL),
-    OptionSpec(OPT_MQTT_TOPIC_MATCHES, "double-take/matches", _topic, TEXT_SELECTOR),
-    OptionSpec(OPT_MQTT_TOPIC_CAMERAS, "double-take/cameras", _topic, TEXT_SELECTOR),
-    OptionSpec(OPT_PRESENCE_TIMEOUT, 600, float, _SECONDS),
-    OptionSpec(OPT_CAMERA_RESET, 30, float, _SECONDS),
+    OptionSpec(
+        OPT_CAMERAS,
+        [],
+        _same,
+        None,
+        SECTION_FRIGATE,
+        "event_filter.cameras",
+        NEEDS_FRIGATE,
+    ),
+    OptionSpec(
+        OPT_ZONES, [], _same, None, SECTION_FRIGATE, "event_filter.zones", NEEDS_FRIGATE
+    ),
+    OptionSpec(
+        OPT_MIN_OBJECT_AREA,
+        0,
+        float,
+        _AREA,
+        SECTION_FRIGATE,
+        "event_filter.min_object_area",
+        NEEDS_FRIGATE,
+    ),
+    OptionSpec(
+        OPT_UPDATE_SUB_LABEL, False, bool, _BOOL, SECTION_FRIGATE, needs=NEEDS_FRIGATE
+    ),
+    # How a Frigate event is worked on.
+    OptionSpec(
+        OPT_SNAPSHOT_ATTEMPTS, 10, int, _ATTEMPTS, SECTION_ATTEMPTS, needs=NEEDS_FRIGATE
+    ),
+    OptionSpec(
+        OPT_LATEST_ATTEMPTS, 10, int, _ATTEMPTS, SECTION_ATTEMPTS, needs=NEEDS_FRIGATE
+    ),
+    OptionSpec(
+        OPT_ATTEMPT_DELAY,
+        0.5,
+        float,
+        number(0, 60, 0.1, "s"),
+        SECTION_ATTEMPTS,
+        "run.delay",
+        NEEDS_FRIGATE,
+    ),
+    OptionSpec(
+        OPT_STOP_ON_MATCH,
+        True,
+        bool,
+        _BOOL,
+        SECTION_ATTEMPTS,
+        "run.stop_on_match",
+        NEEDS_FRIGATE,
+    ),
+    OptionSpec(
+        OPT_PROCESSING,
+        PROCESSING_PARALLEL,
+        _parallel,
+        _PROCESSING,
+        SECTION_ATTEMPTS,
+        "run.parallel",
+        NEEDS_FRIGATE,
+    ),
+    OptionSpec(
+        OPT_IMAGE_HEIGHT,
+        800,
+        int,
+        number(100, 4320, 1, "px"),
+        SECTION_ATTEMPTS,
+        needs=NEEDS_FRIGATE,
+    ),
+    OptionSpec(
+        OPT_FRIGATE_JITTER,
+        0,
+        float,
+        number(0, 10, 0.1, "s"),
+        SECTION_ATTEMPTS,
+        needs=NEEDS_FRIGATE,
+    ),
+    # Saved images.
+    OptionSpec(OPT_SAVE_UNKNOWN, False, bool, _BOOL, SECTION_STORAGE),
+    OptionSpec(OPT_PURGE_MATCHES_HOURS, 48, float, _HOURS, SECTION_STORAGE),
+    OptionSpec(OPT_PURGE_UNKNOWN_HOURS, 48, float, _HOURS, SECTION_STORAGE),
+    # MQTT, as the original published.
+    OptionSpec(OPT_MQTT_PUBLISH, True, bool, _BOOL, SECTION_MQTT, needs=NEEDS_MQTT),
+    OptionSpec(
+        OPT_MQTT_TOPIC_MATCHES,
+        "double-take/matches",
+        _topic,
+        TEXT_SELECTOR,
+        SECTION_MQTT,
+        needs=NEEDS_MQTT,
+    ),
+    OptionSpec(
+        OPT_MQTT_TOPIC_CAMERAS,
+        "double-take/cameras",
+        _topic,
+        TEXT_SELECTOR,
+        SECTION_MQTT,
+        needs=NEEDS_MQTT,
+    ),
+    # Presence and camera counts.
+    OptionSpec(OPT_PRESENCE_TIMEOUT, 600, float, _SECONDS, SECTION_PRESENCE),
+    OptionSpec(
+        OPT_CAMERA_RESET, 30, float, _SECONDS, SECTION_PRESENCE, needs=NEEDS_FRIGATE
+    ),
 )
 
 DEFAULT_OPTIONS: Final[dict[str, Any]] = {spec.key: spec.default for spec in OPTIONS}
+_SPECS: Final[dict[str, OptionSpec]] = {spec.key: spec for spec in OPTIONS}
 
 
-def options_schema(choices: Mapping[str, list[str]]) -> vol.Schema:
-    """Return the options form: every option with its default.
+def options_schema(
+    choices: Mapping[str, list[str]], available: Collection[str]
+) -> vol.Schema:
+    """Return the options form: the options that apply, in sections, with defaults.
 
     ``choices`` offers values for the options without a fixed selector (cameras, zones).
+    ``available`` says what the entry has (``NEEDS_FRIGATE``, ``NEEDS_MQTT``): an option
+    that needs something else is left out, and so is a section left empty.
     """
+    sections: dict[str, dict[vol.Marker, Any]] = {name: {} for name in SECTIONS}
+    for spec in OPTIONS:
+        if spec.needs and spec.needs not in available:
+            continue
+        sections[spec.section][vol.Optional(spec.key, default=spec.default)] = (
+            choice_selector(choices.get(spec.key, []))
+            if spec.selector is None
+            else spec.selector
+        )
     return vol.Schema(
         {
-            vol.Optional(spec.key, default=spec.default): (
-                choice_selector(choices.get(spec.key, []))
-                if spec.selector is None
-                else spec.selector
+            vol.Required(name): section(
+                vol.Schema(fields), {"collapsed": SECTIONS[name]}
             )
-            for spec in OPTIONS
+            for name, fields in sections.items()
+            if fields
         }
     )
+
+
+def sectioned(options: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Nest flat ``options`` by form section (the form's suggested values)."""
+    nested: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
+    for key, value in options.items():
+        if (spec := _SPECS.get(key)) is not None:
+            nested[spec.section][key] = value
+    return nested
+
+
+def flattened(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the options form's answer (one mapping per section) as flat options."""
+    return {
+        key: value
+        for name, values in user_input.items()
+        if name in SECTIONS
+        for key, value in values.items()
+    }
+
+
+def normalized(options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` with numbers converted as ``Settings`` reads them (``10.0`` → ``10``).
+
+    Number selectors answer floats; a count is an int in ``Settings`` and is stored and
+    shown as one. Other values, and keys this version does not know, stay as they are.
+    """
+    return {
+        key: spec.convert(value)
+        if (spec := _SPECS.get(key)) is not None and spec.convert in (int, float)
+        else value
+        for key, value in options.items()
+    }
 
 
 @dataclass(frozen=True, slots=True)

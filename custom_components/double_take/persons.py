@@ -26,6 +26,11 @@ _LOGGER = logging.getLogger(__name__)
 
 # Listing a detector's subjects at start must not hold up Home Assistant's start.
 SUBJECTS_TIMEOUT = 30
+# Each person has a device and entities; a detector listing (or matching) ever more
+# names must not create them without end.
+MAX_PERSONS = 1000
+# Invalid names warned about (each once); beyond this, at debug level only.
+MAX_WARNED_NAMES = 1000
 
 
 class PersonRegistry:
@@ -36,6 +41,8 @@ class PersonRegistry:
         self._hass = hass
         self._entry_id = entry_id
         self._index = index
+        self._warned_names: set[str] = set()
+        self._full_told = False
 
     @property
     def names(self) -> list[str]:
@@ -44,17 +51,44 @@ class PersonRegistry:
 
     @callback
     def async_add(self, name: str) -> None:
-        """Remember a person; entities for a new one appear at once."""
+        """Remember a person; entities for a new one appear at once.
+
+        An invalid name is warned about once; beyond MAX_PERSONS no person is added
+        (one warning).
+        """
         try:
             name = validate_name(name)
         except InvalidNameError as err:
-            _LOGGER.warning("Ignoring person name %r: %s", name, err)
+            self.warn_invalid_name(name, err)
             return
         if name.casefold() == UNKNOWN_PERSON:
+            return
+        if (
+            self._index.display_name(name) is None
+            and self._index.person_count >= MAX_PERSONS
+        ):
+            if not self._full_told:
+                self._full_told = True
+                _LOGGER.warning(
+                    "%d persons are known already: not adding %r or any other new"
+                    " person (remove persons you do not need)",
+                    MAX_PERSONS,
+                    name,
+                )
             return
         if self._index.add_person(name):
             _LOGGER.debug("New person %s", name)
             async_dispatcher_send(self._hass, person_added_signal(self._entry_id), name)
+
+    @callback
+    def warn_invalid_name(self, name: object, err: InvalidNameError) -> None:
+        """Warn about a person name that cannot be used, once per name."""
+        key = repr(name)[:200]
+        if key in self._warned_names or len(self._warned_names) >= MAX_WARNED_NAMES:
+            _LOGGER.debug("Ignoring person name %s: %s", key, err)
+            return
+        self._warned_names.add(key)
+        _LOGGER.warning("Ignoring person name %s: %s", key, err)
 
     @callback
     def async_remove(self, name: str) -> None:
@@ -63,6 +97,7 @@ class PersonRegistry:
         if display is None:
             return
         self._index.remove_person(display)
+        self._full_told = False
         registry = dr.async_get(self._hass)
         identifier = (DOMAIN, person_device_id(self._entry_id, display))
         if device := registry.async_get_device_by_identifier(

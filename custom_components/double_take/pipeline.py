@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import logging
 import time
 import uuid
@@ -18,7 +18,8 @@ from homeassistant.util import dt as dt_util
 
 from .api.detectors import Detector
 from .api.errors import ApiError
-from .api.images import image_problem
+from .api.images import image_problem, image_size
+from .api.models import MAX_FACES, Face
 from .api.sources import ImageSource
 from .const import DEFAULT_DETECTOR_CONCURRENCY
 from .result import (
@@ -32,6 +33,9 @@ from .result import (
 
 _LOGGER = logging.getLogger(__name__)
 
+
+# A detector's unexpected error in results and health: its first characters.
+_ERROR_LIMIT = 300
 
 type HealthCallback = Callable[[str, str | None], None]
 """Called with (detector id, error text or None) after every detector call."""
@@ -47,6 +51,7 @@ class DetectorHandle:
     cameras: frozenset[str] = frozenset()
     concurrency: int = DEFAULT_DETECTOR_CONCURRENCY
     _semaphore: asyncio.Semaphore = field(init=False, repr=False)
+    _warned_faces: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         """Create the semaphore that bounds parallel requests to this server."""
@@ -64,24 +69,62 @@ class DetectorHandle:
     async def analyze(
         self, image: bytes, rules: MatchRules, on_health: HealthCallback
     ) -> Detection:
-        """Recognize and classify one image; failures become an empty detection."""
+        """Recognize and classify one image; failures become an empty detection.
+
+        Any exception of the detector is a failed detection, not only the protocol
+        layer's errors: a bug in one detector or an answer nobody foresaw must not cost
+        the other detectors' matches of the same run. The faces are cut to
+        ``MAX_FACES`` and their boxes to the image.
+        """
         start = time.monotonic()
+        error: str | None = None
         async with self._semaphore:
             try:
                 faces = await self.detector.recognize(image)
             except ApiError as err:
-                on_health(self.id, str(err) or type(err).__name__)
-                return Detection(
-                    detector=self.kind,
-                    duration=time.monotonic() - start,
-                    error=str(err) or type(err).__name__,
-                )
+                error = str(err) or type(err).__name__
+            except Exception as err:  # noqa: BLE001  (see the docstring)
+                error = f"unexpected error: {type(err).__name__}: {err}"[:_ERROR_LIMIT]
+                _LOGGER.warning("Detector %s failed: %s", self.name, error)
+                _LOGGER.debug("Detector %s failed", self.name, exc_info=True)
+        if error is not None:
+            on_health(self.id, error)
+            return Detection(
+                detector=self.kind, duration=time.monotonic() - start, error=error
+            )
         on_health(self.id, None)
         return Detection(
             detector=self.kind,
             duration=time.monotonic() - start,
-            faces=tuple(ClassifiedFace(face, rules.classify(face)) for face in faces),
+            faces=tuple(
+                ClassifiedFace(face, rules.classify(face))
+                for face in self._bounded(faces, image)
+            ),
         )
+
+    def _bounded(self, faces: Sequence[Face], image: bytes) -> list[Face]:
+        """At most ``MAX_FACES`` faces (warned once per detector), boxes in the image.
+
+        Boxes are cut to a square of the image's longer side: detectors report them in
+        the upright image (EXIF orientation applied), whose width and height may be
+        the header's swapped.
+        """
+        if len(faces) > MAX_FACES:
+            if not self._warned_faces:
+                self._warned_faces = True
+                _LOGGER.warning(
+                    "Detector %s found %d faces in one image; only the first %d are"
+                    " used (this is not logged again for this detector)",
+                    self.name,
+                    len(faces),
+                    MAX_FACES,
+                )
+            faces = faces[:MAX_FACES]
+        size = image_size(image)
+        if size is None:
+            return list(faces)
+        side = max(size)
+        return [replace(face, box=face.box.within(side, side)) for face in faces]
 
 
 @dataclass(frozen=True, slots=True)

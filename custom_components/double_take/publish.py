@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Awaitable
+from dataclasses import replace
 import logging
 import re
 from typing import Any
+import unicodedata
 
 import orjson
 
@@ -24,6 +26,7 @@ from .api.frigate import FrigateClient
 from .const import EVENT_MATCH, EVENT_RESULT, EVENT_UNKNOWN
 from .options import LiveSettings, Settings
 from .persons import PersonRegistry
+from .recorder import ResultRecorder
 from .result import FaceHit, RecognitionResult
 from .signals import UNKNOWN_PERSON, camera_signal, person_signal
 from .storage import MATCHES, UNKNOWN_FOLDER, InvalidNameError, MediaStore
@@ -31,6 +34,9 @@ from .storage import MATCHES, UNKNOWN_FOLDER, InvalidNameError, MediaStore
 _LOGGER = logging.getLogger(__name__)
 
 RECENT_RESULTS = 20
+# Unknown faces listed in bus events, MQTT payloads and action responses (a detector may
+# report thousands); the counts stay exact.
+MAX_LISTED_UNKNOWNS = 20
 
 _NOT_SLUG = re.compile(r"[^a-z0-9-]")
 _SPACES = re.compile(r"\s+")
@@ -38,8 +44,39 @@ _NOT_IN_TOPIC_LEVEL = re.compile(r"[+#/\x00]")
 
 
 def slug(name: str) -> str:
-    """Topic slug of Double Take: lower case, whitespace → ``-``, other characters dropped."""
-    return _NOT_SLUG.sub("", _SPACES.sub("-", name.lower()))
+    """Topic slug of Double Take: lower case, whitespace → ``-``, other characters dropped.
+
+    NFC first: a decomposed ``José`` would otherwise lose only its accent and share
+    ``jose`` with Jose.
+    """
+    normalized = unicodedata.normalize("NFC", name)
+    return _NOT_SLUG.sub("", _SPACES.sub("-", normalized.lower()))
+
+
+def listed(result: RecognitionResult) -> RecognitionResult:
+    """Return ``result`` with at most MAX_LISTED_UNKNOWNS unknown faces (for payloads).
+
+    The counts do not depend on the list, so they stay exact.
+    """
+    if len(result.unknowns) <= MAX_LISTED_UNKNOWNS:
+        return result
+    return replace(result, unknowns=result.unknowns[:MAX_LISTED_UNKNOWNS])
+
+
+def slim(result: RecognitionResult) -> RecognitionResult:
+    """Return a copy of ``result`` to keep: what diagnostics shows, no image bytes."""
+
+    def without_images(hits: tuple[FaceHit, ...]) -> tuple[FaceHit, ...]:
+        return tuple(replace(hit, image=b"") for hit in hits)
+
+    kept = listed(result)
+    return replace(
+        kept,
+        matches=without_images(kept.matches),
+        misses=without_images(kept.misses),
+        unknowns=without_images(kept.unknowns),
+        analyzed=(),
+    )
 
 
 def face_event_data(result: RecognitionResult, hit: FaceHit) -> dict[str, Any]:
@@ -66,7 +103,7 @@ def fire_events(hass: HomeAssistant, result: RecognitionResult) -> None:
         data = face_event_data(result, result.unknowns[0])
         data["count"] = len(result.unknowns)
         hass.bus.async_fire(EVENT_UNKNOWN, data)
-    hass.bus.async_fire(EVENT_RESULT, result.as_dict())
+    hass.bus.async_fire(EVENT_RESULT, listed(result).as_dict())
 
 
 def mqtt_messages(
@@ -83,7 +120,7 @@ def mqtt_messages(
                 (f"{settings.mqtt_topic_matches}/{topic_name}", _dump(payload))
             )
     if result.unknowns:
-        unknowns = [hit.as_dict() for hit in result.unknowns]
+        unknowns = [hit.as_dict() for hit in result.unknowns[:MAX_LISTED_UNKNOWNS]]
         payload = {**base, "unknown": unknowns[0], "unknowns": unknowns}
         messages.append(
             (f"{settings.mqtt_topic_matches}/{UNKNOWN_PERSON}", _dump(payload))
@@ -92,7 +129,7 @@ def mqtt_messages(
         # Camera names keep their underscores, lower-cased as the original did (J#163).
         camera = _NOT_IN_TOPIC_LEVEL.sub("", result.camera.lower()) or "unknown"
         messages.append(
-            (f"{settings.mqtt_topic_cameras}/{camera}", _dump(result.as_dict()))
+            (f"{settings.mqtt_topic_cameras}/{camera}", _dump(listed(result).as_dict()))
         )
     return messages
 
@@ -121,18 +158,22 @@ class ResultPublisher:
         media: MediaStore,
         persons: PersonRegistry,
         frigate: FrigateClient | None,
+        recorder: ResultRecorder,
     ) -> None:
-        """Bind the publisher to its entry's settings, folders, persons and Frigate."""
+        """Bind the publisher to its entry's settings, folders, persons, Frigate, history."""
         self._hass = hass
         self._entry_id = entry_id
         self._settings = settings
         self._media = media
         self._persons = persons
         self._frigate = frigate
+        self._recorder = recorder
         self.recent_results: deque[RecognitionResult] = deque(maxlen=RECENT_RESULTS)
+        """Slim copies (``slim``) of the last results, for diagnostics."""
         self._mqtt_outage = _Outage("Publishing on MQTT")
         self._mqtt_missing_told = False
         self._sub_label_outage = _Outage("Writing Frigate sub labels")
+        self._history_outage = _Outage("Recording the result history")
 
     async def async_publish(
         self, result: RecognitionResult, *, frigate_event: bool
@@ -140,7 +181,7 @@ class ResultPublisher:
         """Publish ``result``; returns it with the paths of its saved images."""
         settings = self._settings.current
         result = await self._async_save_images(result, settings)
-        self.recent_results.append(result)
+        self.recent_results.append(slim(result))
         self._async_update_entities(result)
         try:
             fire_events(self._hass, result)
@@ -160,6 +201,12 @@ class ResultPublisher:
                     result.id, label, result.best_confidence / 100
                 )
             )
+        # Last: the history is for review, never in the way of what automations see.
+        await self._history_outage.run(
+            self._recorder.async_record(
+                result, "frigate" if frigate_event else "manual"
+            )
+        )
         return result
 
     async def _async_publish_mqtt(
@@ -178,8 +225,10 @@ class ResultPublisher:
         """Tell the entities of each matched person, of unknown and of the camera."""
         for hit in result.matches:
             self._persons.async_add(hit.name)
+            # NFC, as the person's entities know the name (``validate_name``).
+            name = unicodedata.normalize("NFC", hit.name)
             async_dispatcher_send(
-                self._hass, person_signal(self._entry_id, hit.name), result, hit
+                self._hass, person_signal(self._entry_id, name), result, hit
             )
         if result.unknowns:
             async_dispatcher_send(
@@ -216,7 +265,8 @@ class ResultPublisher:
             try:
                 path = self._media.plan_image_path(folder, person, stem, hit.image)
             except InvalidNameError as err:
-                _LOGGER.warning("Not saving the image of %r: %s", hit.name, err)
+                # Once per name, not once per event (no image is saved for it).
+                self._persons.warn_invalid_name(hit.name, err)
                 continue
             files[path] = hit.image
             planned[id(hit)] = path
@@ -247,7 +297,7 @@ class _Outage:
         self._what = what
         self._failing = False
 
-    async def run(self, step: Awaitable[None]) -> None:
+    async def run(self, step: Awaitable[object]) -> None:
         """Await ``step``; a failure is logged, never raised (side effects are independent)."""
         try:
             await step

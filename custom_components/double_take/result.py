@@ -39,6 +39,27 @@ class MatchRules:
             return FaceKind.MATCH
         return FaceKind.MISS
 
+    def reason(self, face: Face) -> str | None:
+        """Why ``face`` is not a match (None when it is one), in the user's terms."""
+        if not face.known:
+            return "not known to the detector"
+        if face.confidence < self.unknown_confidence:
+            return (
+                f"confidence {face.confidence:g} is below unknown_confidence"
+                f" {self.unknown_confidence:g}"
+            )
+        if face.confidence < self.confidence:
+            return (
+                f"confidence {face.confidence:g} is below confidence"
+                f" {self.confidence:g}"
+            )
+        if face.box.area < self.min_face_area:
+            return (
+                f"face area {face.box.area} px² is below min_face_area"
+                f" {self.min_face_area} px²"
+            )
+        return None
+
 
 @dataclass(frozen=True, slots=True)
 class ClassifiedFace:

@@ -1,13 +1,14 @@
 """The integration's actions, registered once in ``async_setup`` (SPEC §6.5).
 
 ``recognize`` runs the recognition pipeline on an image the caller names; ``train``,
-``remove`` and ``purge`` manage what the detectors know and what is kept on disk.
+``remove`` and ``purge`` manage what the detectors know and what is kept on disk. Those
+three are admin actions: teaching the system a face (face-unlock automations) or
+forgetting one is not for every user who may call actions.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 import re
 from typing import Any
 
@@ -22,8 +23,10 @@ from homeassistant.core import (
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.service import async_get_config_entry
-from homeassistant.util.hass_dict import HassKey
+from homeassistant.helpers.service import (
+    async_get_config_entry,
+    async_register_admin_service,
+)
 
 from .api.models import UNKNOWN
 from .api.sources import FixedImage, FrigateImage, ImageSource, UrlImage
@@ -31,16 +34,18 @@ from .areas import room_for
 from .const import DOMAIN, MANUAL_CAMERA, PROCESSING_PARALLEL, PROCESSING_SERIAL
 from .data import DoubleTakeConfigEntry, DoubleTakeData
 from .pipeline import ImageLoop, Job, RunSettings
+from .publish import listed
 from .purge import async_purge
 from .result import RecognitionResult
 from .sources import (
     ATTEMPT_DELAY,
     CameraEntityImage,
-    async_collect_images,
+    ImageFile,
+    async_iter_images,
     async_read_image_file,
 )
 from .storage import InvalidNameError, validate_name
-from .training import Trainer
+from .training import Trainer, train_lock
 
 SERVICE_RECOGNIZE = "recognize"
 SERVICE_TRAIN = "train"
@@ -69,7 +74,6 @@ RECOGNIZE_SOURCES = (
 MAX_SOURCES = 50
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
-DATA_TRAIN_LOCK: HassKey[asyncio.Lock] = HassKey(f"{DOMAIN}_train_lock")
 
 _ATTEMPTS = vol.All(vol.Coerce(int), vol.Range(1, 20))
 RECOGNIZE_SCHEMA = vol.Schema(
@@ -116,14 +120,23 @@ PURGE_SCHEMA = vol.Schema({vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string})
 
 
 def async_setup_services(hass: HomeAssistant) -> None:
-    """Register the actions of the integration."""
+    """Register the actions: ``recognize`` for every user, the others for admins only."""
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_RECOGNIZE,
+        _async_recognize,
+        schema=RECOGNIZE_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
     for service, handler, schema in (
-        (SERVICE_RECOGNIZE, _async_recognize, RECOGNIZE_SCHEMA),
         (SERVICE_TRAIN, _async_train, TRAIN_SCHEMA),
         (SERVICE_REMOVE, _async_remove, REMOVE_SCHEMA),
         (SERVICE_PURGE, _async_purge, PURGE_SCHEMA),
     ):
-        hass.services.async_register(
+        # A non-admin user's call raises Unauthorized (automations and scripts run
+        # without a user and are allowed).
+        async_register_admin_service(
+            hass,
             DOMAIN,
             service,
             handler,
@@ -168,7 +181,9 @@ async def _async_recognize(call: ServiceCall) -> ServiceResponse:
     result = await data.recognizer.recognize(
         Job(
             camera=camera,
-            room=call.data.get(ATTR_ROOM) or room_for(hass, camera),
+            # The default camera name is no place: no room unless one is given.
+            room=call.data.get(ATTR_ROOM)
+            or ("" if camera == MANUAL_CAMERA else room_for(hass, camera)),
             loops=[loop],
             run=RunSettings(
                 delay=ATTEMPT_DELAY if attempts > 1 else 0,
@@ -180,7 +195,8 @@ async def _async_recognize(call: ServiceCall) -> ServiceResponse:
     )
     _raise_if_nothing_analyzed(result, chosen[0])
     result = await data.publisher.async_publish(result, frigate_event=False)
-    return result.as_dict(include_raw=call.data[ATTR_RESULTS] == "all")
+    # As in the bus event: at most MAX_LISTED_UNKNOWNS unknown faces listed.
+    return listed(result).as_dict(include_raw=call.data[ATTR_RESULTS] == "all")
 
 
 async def _async_recognize_loop(
@@ -256,12 +272,23 @@ async def _async_train(call: ServiceCall) -> ServiceResponse:
             translation_placeholders={"name": name},
         )
     data = _entry_data(call, need_detectors=True)
-    images: list[bytes] = []
-    for source, attempts in await _async_train_sources(hass, data, call.data):
-        images += await async_collect_images(source, attempts)
-    async with _lock(hass):
-        report = await _trainer(hass, data).async_train(name, images)
+    sources = await _async_train_sources(hass, data, call.data)
+    async with train_lock(hass):
+        # Each image is saved before the next is fetched: a call of many large images
+        # does not hold them all in memory.
+        report = await _trainer(hass, data).async_train(
+            name, _train_images(sources) if sources else None
+        )
     return report.as_dict()
+
+
+async def _train_images(
+    sources: Sequence[tuple[ImageSource, int]],
+) -> AsyncIterator[bytes]:
+    """Yield the images of the train action's sources, one at a time."""
+    for source, attempts in sources:
+        async for image in async_iter_images(source, attempts):
+            yield image
 
 
 async def _async_train_sources(
@@ -281,10 +308,11 @@ async def _async_train_sources(
                 translation_placeholders={"camera": camera},
             )
     attempts: int = fields[ATTR_ATTEMPTS]
-    sources: list[tuple[ImageSource, int]] = [
-        (FixedImage(path, await async_read_image_file(hass, path)), 1)
-        for path in fields.get(ATTR_IMAGE_PATH, [])
-    ]
+    sources: list[tuple[ImageSource, int]] = []
+    for path in fields.get(ATTR_IMAGE_PATH, []):
+        # Checked now (the bytes are not kept); read again when its turn comes.
+        await async_read_image_file(hass, path)
+        sources.append((ImageFile(hass, path), 1))
     session = async_get_clientsession(hass)
     sources += [(UrlImage(session, url), 1) for url in fields.get(ATTR_URL, [])]
     if (entity_id := fields.get(ATTR_CAMERA_ENTITY_ID)) is not None:
@@ -300,13 +328,15 @@ async def _async_remove(call: ServiceCall) -> ServiceResponse:
     hass = call.hass
     name = valid_name(call.data[ATTR_NAME])
     data = _entry_data(call)
-    async with _lock(hass):
+    async with train_lock(hass):
         return await _trainer(hass, data).async_remove(name)
 
 
 async def _async_purge(call: ServiceCall) -> ServiceResponse:
     data = _entry_data(call)
-    counts = await async_purge(call.hass, data.media, data.settings.current)
+    counts = await async_purge(
+        call.hass, data.media, data.history, data.settings.current
+    )
     return dict(counts)
 
 
@@ -323,10 +353,3 @@ def valid_name(name: str) -> str:
             translation_key="invalid_name",
             translation_placeholders={"name": shown},
         ) from err
-
-
-def _lock(hass: HomeAssistant) -> asyncio.Lock:
-    """One training or removal at a time (they read and write the same index)."""
-    if (lock := hass.data.get(DATA_TRAIN_LOCK)) is None:
-        lock = hass.data[DATA_TRAIN_LOCK] = asyncio.Lock()
-    return lock

@@ -5,6 +5,7 @@ from __future__ import annotations
 from homeassistant.util.signal_type import SignalType
 
 from .api.models import UNKNOWN as UNKNOWN_PERSON
+from .history import Record
 from .result import FaceHit, RecognitionResult
 
 __all__ = ["UNKNOWN_PERSON"]
@@ -28,3 +29,8 @@ def camera_signal(entry_id: str, camera: str) -> SignalType[RecognitionResult]:
 def health_signal(entry_id: str) -> SignalType[str]:
     """Sent with a detector id when that detector's health changes."""
     return SignalType(f"double_take_health_{entry_id}")
+
+
+def history_signal(entry_id: str) -> SignalType[list[Record]]:
+    """Sent with the rows of a result just recorded in the history."""
+    return SignalType(f"double_take_history_{entry_id}")

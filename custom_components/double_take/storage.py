@@ -6,6 +6,7 @@ become part of a path, and every path is checked to stay inside the storage root
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 import contextlib
 from dataclasses import dataclass
 import hashlib
@@ -13,8 +14,10 @@ import os
 from pathlib import Path
 import re
 import secrets
+import unicodedata
 
 from .api.http import MAX_IMAGE_BYTES, looks_like_image
+from .api.images import image_problem
 
 MAX_NAME_LENGTH = 64
 # What a folder name may take on Linux file systems (64 emoji would be 256).
@@ -23,12 +26,15 @@ MATCHES = "matches"
 UNKNOWN_FOLDER = "unknown"
 TRAIN = "train"
 LOCAL = "local"
-FOLDERS = (MATCHES, UNKNOWN_FOLDER, TRAIN, LOCAL)
+HISTORY = "history"
+FOLDERS = (MATCHES, UNKNOWN_FOLDER, TRAIN, LOCAL, HISTORY)
 BROWSABLE = (MATCHES, UNKNOWN_FOLDER, TRAIN)
 """Folders of images a user may look at (``local/`` holds face descriptors)."""
 PERSON_FOLDERS = (MATCHES, TRAIN)
 """Folders that have one sub-folder per person."""
 PURGEABLE = (MATCHES, UNKNOWN_FOLDER)
+SERVED = (*BROWSABLE, HISTORY)
+"""Folders whose images the media view serves (``history/``: frames and face crops)."""
 """The only folders purge deletes in; never ``train/``."""
 
 MAX_TRAIN_IMAGE_BYTES = MAX_IMAGE_BYTES
@@ -42,6 +48,9 @@ MIME_TYPES = {
 }
 
 _BAD_NAME_CHARS = re.compile(r"[/\\\x00-\x1f\x7f]")
+# Invisible characters a name must not hide: controls, format characters (bidi
+# controls such as U+202E, zero-width spaces and joiners, U+FEFF) and line separators.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 _UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 _IMAGE_EXTENSIONS = (
     (b"\x89PNG\r\n\x1a\n", ".png"),
@@ -72,13 +81,18 @@ class StoredImage:
 
 @dataclass(frozen=True, slots=True)
 class TrainFile:
-    """A training image read from ``train/<name>/``, with its content hash."""
+    """A training image of ``train/<name>/``: its content hash, not its bytes.
+
+    The bytes are read again, a bounded batch at a time, when a detector is sent the
+    image (``read_train_images``).
+    """
 
     path: str
     """Path relative to the root (``train/alice/3fa2….jpg``)."""
     digest: str
     """sha256 of the content, hex."""
-    data: bytes
+    size: int
+    """Bytes."""
 
 
 def content_hash(data: bytes) -> str:
@@ -92,14 +106,16 @@ def mime_type(path: str | Path) -> str | None:
 
 
 def validate_name(name: str) -> str:
-    """Return ``name`` stripped, or raise InvalidNameError.
+    """Return ``name`` NFC-normalised and stripped, or raise InvalidNameError.
 
-    No path separators, no ``..``, no control characters, 1–64 characters. Case is kept
-    for display; callers compare names case-insensitively.
+    No path separators, no ``..``, no control characters, no invisible characters (bidi
+    controls, zero-width characters), 1–64 characters. NFC makes a composed and a
+    decomposed ``José`` one name. Case is kept for display; callers compare names
+    case-insensitively.
     """
     if not isinstance(name, str):
         raise InvalidNameError("the name must be text")
-    cleaned = name.strip()
+    cleaned = unicodedata.normalize("NFC", name).strip()
     if not cleaned:
         raise InvalidNameError("the name is empty")
     if len(cleaned) > MAX_NAME_LENGTH:
@@ -107,6 +123,11 @@ def validate_name(name: str) -> str:
     if _BAD_NAME_CHARS.search(cleaned):
         raise InvalidNameError(
             "the name contains a path separator or a control character"
+        )
+    if any(unicodedata.category(char) in _INVISIBLE_CATEGORIES for char in cleaned):
+        raise InvalidNameError(
+            "the name contains an invisible character (a bidi control, a zero-width"
+            " character or a control character)"
         )
     if cleaned in {".", ".."} or ".." in cleaned:
         raise InvalidNameError("the name contains '..'")
@@ -196,11 +217,13 @@ class MediaStore:
         names = []
         for child in base.iterdir():
             try:
-                names.append(validate_name(child.name))
+                name = validate_name(child.name)
             except InvalidNameError:
                 continue
-            if not child.is_dir() or child.is_symlink():
-                names.pop()
+            # A folder spelt otherwise than its name (not NFC, spaces around it) is
+            # not one ``_folder`` would find.
+            if name == child.name and child.is_dir() and not child.is_symlink():
+                names.append(name)
         return sorted(names, key=str.casefold)
 
     def person_folder(self, folder: str, name: str) -> str | None:
@@ -239,17 +262,20 @@ class MediaStore:
     def image_path(self, relative: str) -> Path:
         """Absolute path of a browsable image given relative to the root.
 
-        Accepts ``matches/<name>/<file>``, ``unknown/<file>`` and ``train/<name>/<file>``
-        only; raises InvalidNameError for anything else and FileNotFoundError when the
-        file does not exist.
+        Accepts ``matches/<name>/<file>``, ``unknown/<file>``, ``train/<name>/<file>``
+        and ``history/<file>`` only; raises InvalidNameError for anything else and
+        FileNotFoundError when the file does not exist.
         """
         parts = relative.split("/")
         folder = parts[0]
         expected = 3 if folder in PERSON_FOLDERS else 2
-        if folder not in BROWSABLE or len(parts) != expected:
+        if folder not in SERVED or len(parts) != expected:
             raise InvalidNameError(f"not an image path: {relative!r}")
         person = validate_name(parts[1]) if expected == 3 else None
-        file_name = validate_name(parts[-1])
+        # Checked like a name, used as spelt (a file copied from macOS is NFD).
+        file_name = parts[-1]
+        if validate_name(file_name) != unicodedata.normalize("NFC", file_name):
+            raise InvalidNameError(f"not an image file name: {relative!r}")
         if mime_type(file_name) is None:
             raise InvalidNameError(f"not an image file name: {relative!r}")
         path = self._folder(folder, person) / file_name
@@ -263,38 +289,106 @@ class MediaStore:
         An identical image already there is not written again. Returns the path
         relative to the root.
         """
+        return self.add_train_image(person, data)[0]
+
+    def add_train_image(self, person: str, data: bytes) -> tuple[str, bool]:
+        """Like ``save_train_image``; also says whether the file is new (written now)."""
         directory = self._folder(TRAIN, person)
         directory.mkdir(parents=True, exist_ok=True)
         path = self._inside(
             directory / f"{content_hash(data)[:16]}{image_extension(data)}"
         )
-        if not path.exists():
+        created = not path.exists()
+        if created:
             tmp = path.with_suffix(path.suffix + ".tmp")
             tmp.write_bytes(data)
             tmp.replace(path)
-        return path.relative_to(self.root.resolve()).as_posix()
+        return path.relative_to(self.root.resolve()).as_posix(), created
+
+    def remove_train_images(self, paths: Iterable[str]) -> None:
+        """Delete training images given relative to the root (links are not touched).
+
+        A person folder left empty is removed too.
+        """
+        for relative in paths:
+            if not relative.startswith(f"{TRAIN}/"):
+                continue
+            try:
+                path = self.image_path(relative)
+            except InvalidNameError, FileNotFoundError:
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            with contextlib.suppress(OSError):  # not empty
+                path.parent.rmdir()
+
+    def read(self, relative: str) -> bytes:
+        """Read a served image given relative to the root (see ``image_path``)."""
+        return self.image_path(relative).read_bytes()
+
+    def delete_files(self, paths: Iterable[str]) -> None:
+        """Delete history files given relative to the root (links are not touched)."""
+        for relative in paths:
+            if not relative.startswith(f"{HISTORY}/"):
+                continue
+            with contextlib.suppress(InvalidNameError, FileNotFoundError):
+                self.image_path(relative).unlink()
+
+    def train_digests(self, person: str) -> list[tuple[str, str]]:
+        """(path, content hash) of each usable image of ``train/<person>/``."""
+        folder = self.person_folder(TRAIN, person) or person
+        return [(file.path, file.digest) for file in self.train_files(folder)]
+
+    def delete_train_image(self, person: str, file_name: str) -> None:
+        """Delete ``train/<person>/<file_name>``; raise FileNotFoundError if it is not one."""
+        folder = self.person_folder(TRAIN, person) or person
+        relative = f"{TRAIN}/{folder}/{file_name}"
+        self.image_path(relative)  # refuses anything but an image of that folder
+        self.remove_train_images([relative])
 
     def train_files(self, person: str) -> list[TrainFile]:
-        """Read the images of ``train/<person>/`` with their hashes, oldest first.
+        """List the images of ``train/<person>/`` with their hashes, oldest first.
 
-        Files that are not images or are too large are left out; identical content
-        under two names counts once.
+        Each file is read and checked like an image to recognize (a decompression bomb,
+        a truncated file or something that is not an image is left out), one at a time:
+        the bytes are not kept. Identical content under two names counts once.
         """
         files: list[TrainFile] = []
         seen: set[str] = set()
         for image in reversed(self.images(TRAIN, person)):
-            try:
-                with (self.root / image.path).open("rb") as file:
-                    data = file.read(MAX_TRAIN_IMAGE_BYTES + 1)
-            except OSError:
-                continue
-            if len(data) > MAX_TRAIN_IMAGE_BYTES or not looks_like_image(data):
+            data = self._read_train_image(image.path)
+            if data is None:
                 continue
             digest = content_hash(data)
             if digest not in seen:
                 seen.add(digest)
-                files.append(TrainFile(image.path, digest, data))
+                files.append(TrainFile(image.path, digest, len(data)))
         return files
+
+    def read_train_images(self, files: Iterable[TrainFile]) -> dict[str, bytes]:
+        """Path → bytes of ``files``; one changed or gone since it was listed is left out."""
+        images: dict[str, bytes] = {}
+        for file in files:
+            data = self._read_train_image(file.path)
+            if data is not None and content_hash(data) == file.digest:
+                images[file.path] = data
+        return images
+
+    def _read_train_image(self, relative: str) -> bytes | None:
+        """Return a training image's bytes, or None when unreadable or not usable."""
+        # ``relative`` comes from ``images``: inside the root, no link.
+        try:
+            with (self.root / relative).open("rb") as file:
+                data = file.read(MAX_TRAIN_IMAGE_BYTES + 1)
+        except OSError:
+            return None
+        if (
+            len(data) > MAX_TRAIN_IMAGE_BYTES
+            or not looks_like_image(data)
+            or image_problem(data) is not None
+        ):
+            return None
+        return data
 
     def count_images(self) -> dict[str, int]:
         """Count the files of each top-level folder (person folders included)."""
@@ -320,8 +414,12 @@ class MediaStore:
         """
         if folder not in PURGEABLE:
             raise ValueError(f"{folder} is never purged")
-        base = self._inside(self.root / folder)
-        if not base.is_dir():
+        path = self.root / folder
+        if path.is_symlink() or not path.is_dir():
+            # A link (``matches -> train``) or not a folder: links are never followed.
+            return 0
+        base = self._inside(path)
+        if base != self.root.resolve() / folder:
             return 0
         deleted = self._purge_dir(base, older_than)
         with os.scandir(base) as entries:

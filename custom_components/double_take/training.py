@@ -5,12 +5,19 @@ are first saved there (named by content hash), then every image of the folder th
 detector has not learnt yet (by content hash, from the index) is sent to it. Detectors
 that replace a person's embedding on every register call (``replaces_on_train``:
 DeepStack, CodeProject.AI) get all of the person's images whenever one of them is new.
+
+Memory stays bounded: images from the action's sources are saved one at a time, and
+the folder's images are read again for each call, at most MAX_TRAIN_CALL_BYTES at once.
+Other detectors get their new images in calls of at most that size; DeepStack and
+CodeProject.AI get ONE call (it must hold all the person's images, as each call
+replaces the person) with as many images, oldest first, as fit: the others are listed
+as failed, and the next train call sends the same ones again.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 import logging
@@ -18,6 +25,7 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.util.hass_dict import HassKey
 
 from .api.errors import ApiError
 from .api.models import TrainingImage, TrainOutcome
@@ -29,6 +37,9 @@ from .pipeline import DetectorHandle
 from .storage import TRAIN, InvalidNameError, MediaStore, TrainFile
 
 _LOGGER = logging.getLogger(__name__)
+
+# Image bytes of one detector call, read from train/ just before it.
+MAX_TRAIN_CALL_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -100,11 +111,19 @@ class Trainer:
                 translation_placeholders={"error": str(err)},
             ) from err
 
-    async def async_train(self, name: str, images: list[bytes]) -> TrainReport:
-        """Save ``images`` into ``train/<name>/`` and train every detector on what is new."""
+    async def async_train(
+        self,
+        name: str,
+        images: AsyncIterable[bytes] | Iterable[bytes] | None = None,
+    ) -> TrainReport:
+        """Save ``images`` into ``train/<name>/`` and train every detector on what is new.
+
+        ``images`` may be an async iterable: each image is saved before the next one is
+        asked for, so they need not all be in memory at once.
+        """
         display, folder = await self._async_person(name)
-        for data in images:
-            await self._async_storage(self.store.save_train_image, folder, data)
+        if images is not None:
+            await self._async_save(folder, images)
         files = await self._async_storage(self.store.train_files, folder)
         if not files:
             raise ServiceValidationError(
@@ -144,6 +163,28 @@ class Trainer:
         )
         return report
 
+    async def _async_save(
+        self, folder: str, images: AsyncIterable[bytes] | Iterable[bytes]
+    ) -> None:
+        """Save each image as it comes; on failure, delete the files this call added.
+
+        A source that gives no image fails the call, and nothing of it is kept.
+        """
+        created: list[str] = []
+        try:
+            async for data in _aiter(images):
+                path, new = await self._async_storage(
+                    self.store.add_train_image, folder, data
+                )
+                if new:
+                    created.append(path)
+        except Exception:
+            if created:
+                await self.hass.async_add_executor_job(
+                    self.store.remove_train_images, created
+                )
+            raise
+
     async def _async_train_detector(
         self, handle: DetectorHandle, name: str, files: list[TrainFile]
     ) -> TrainReport:
@@ -153,24 +194,59 @@ class Trainer:
         if all(file.digest in known for file in files):
             report.skipped += [_row(file, handle) for file in files]
             return report
-        send = (
-            files
-            if handle.detector.replaces_on_train
-            else [file for file in files if file.digest not in known]
-        )
+        replaces = handle.detector.replaces_on_train
+        send = files if replaces else [f for f in files if f.digest not in known]
         sent = {file.digest for file in send}
         report.skipped += [
             _row(file, handle) for file in files if file.digest not in sent
         ]
+        batches = _batches(send)
+        if replaces and len(batches) > 1:
+            # One call must carry them all: the ones that do not fit are not trained.
+            limit = f"more than {MAX_TRAIN_CALL_BYTES // (1024 * 1024)} MB in one call"
+            report.failed += [
+                _row(file, handle, limit) for batch in batches[1:] for file in batch
+            ]
+            batches = batches[:1]
+        for number, batch in enumerate(batches):
+            if (error := await self._async_send(handle, name, batch, report)) is None:
+                continue
+            report.failed += [
+                _row(file, handle, error)
+                for later in batches[number + 1 :]
+                for file in later
+            ]
+            break
+        return report
+
+    async def _async_send(
+        self,
+        handle: DetectorHandle,
+        name: str,
+        batch: list[TrainFile],
+        report: TrainReport,
+    ) -> str | None:
+        """Read ``batch`` from train/ and send it in one call; returns an API error."""
+        images = await self.hass.async_add_executor_job(
+            self.store.read_train_images, batch
+        )
+        send = [file for file in batch if file.path in images]
+        report.failed += [
+            _row(file, handle, "the file changed or is gone")
+            for file in batch
+            if file.path not in images
+        ]
+        if not send:
+            return None
         try:
             outcomes = await handle.detector.train(
-                name, [TrainingImage(file.path, file.data) for file in send]
+                name, [TrainingImage(file.path, images[file.path]) for file in send]
             )
         except ApiError as err:
             error = str(err) or type(err).__name__
             self.health.report(handle.id, error)
             report.failed += [_row(file, handle, error) for file in send]
-            return report
+            return error
         self.health.report(handle.id, None)
         by_file: dict[str, TrainOutcome] = {
             outcome.filename: outcome for outcome in outcomes
@@ -184,7 +260,7 @@ class Trainer:
                 report.trained.append(_row(file, handle))
             else:
                 report.failed.append(_row(file, handle, outcome.error or "failed"))
-        return report
+        return None
 
     async def async_remove(self, name: str) -> dict[str, Any]:
         """Forget ``name`` on every detector and in the index; train files stay."""
@@ -228,6 +304,30 @@ class Trainer:
         return None
 
 
+async def _aiter(
+    images: AsyncIterable[bytes] | Iterable[bytes],
+) -> AsyncIterator[bytes]:
+    if isinstance(images, AsyncIterable):
+        async for image in images:
+            yield image
+    else:
+        for image in images:
+            yield image
+
+
+def _batches(files: list[TrainFile]) -> list[list[TrainFile]]:
+    """``files`` in order, cut into batches of at most MAX_TRAIN_CALL_BYTES (one at least)."""
+    batches: list[list[TrainFile]] = []
+    size = 0
+    for file in files:
+        if not batches or size + file.size > MAX_TRAIN_CALL_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(file)
+        size += file.size
+    return batches
+
+
 def _row(
     file: TrainFile, handle: DetectorHandle, error: str | None = None
 ) -> dict[str, str]:
@@ -235,3 +335,13 @@ def _row(
     if error is not None:
         row["error"] = error
     return row
+
+
+DATA_TRAIN_LOCK: HassKey[asyncio.Lock] = HassKey(f"{DOMAIN}_train_lock")
+
+
+def train_lock(hass: HomeAssistant) -> asyncio.Lock:
+    """One training or removal at a time (they read and write the same index)."""
+    if (lock := hass.data.get(DATA_TRAIN_LOCK)) is None:
+        lock = hass.data[DATA_TRAIN_LOCK] = asyncio.Lock()
+    return lock

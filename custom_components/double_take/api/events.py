@@ -6,6 +6,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 import math
+import re
 from typing import Any
 
 import orjson
@@ -14,6 +15,15 @@ EVENT_TYPES = frozenset({"new", "update"})
 MAX_RUNS_PER_EVENT = 3
 # Frigate event payloads are a few kB; anything this large is not one.
 MAX_PAYLOAD_BYTES = 256 * 1024
+# Event ids, camera, zone and label names are kept (tracker, results, topics, logs):
+# Frigate's are short, so longer ones are not Frigate's.
+MAX_ID_LENGTH = 64
+MAX_NAME_LENGTH = 64
+MAX_ZONES = 32
+# Frigate's event ids: "<start time>-<random suffix>" (1760011207.412398-k3w9qz).
+_EVENT_ID = re.compile(r"[0-9]+\.[0-9]+-[a-z0-9]+")
+# A camera name becomes an MQTT topic level and a dispatcher signal name.
+_NOT_IN_CAMERA = re.compile(r"[+#/\x00-\x1f\x7f-\x9f]")
 
 
 class EventRejected(Exception):
@@ -57,21 +67,38 @@ def parse_event(payload: str | bytes | bytearray) -> FrigateEvent:
     if not isinstance(event_id, str) or not event_id:
         raise EventRejected("event has no id")
     if not isinstance(camera, str) or not camera:
-        raise EventRejected(f"event {event_id} has no camera")
+        raise EventRejected(f"event {event_id[:MAX_ID_LENGTH]!r} has no camera")
+    if len(event_id) > MAX_ID_LENGTH or not _EVENT_ID.fullmatch(event_id):
+        raise EventRejected(
+            f"event id {event_id[:MAX_ID_LENGTH]!r} is not a Frigate event id"
+        )
+    if len(camera) > MAX_NAME_LENGTH or _NOT_IN_CAMERA.search(camera):
+        raise EventRejected(
+            f"event {event_id} has an invalid camera name {camera[:MAX_NAME_LENGTH]!r}"
+        )
     kind = message.get("type")
     label = state.get("label")
     zones = state.get("current_zones")
     return FrigateEvent(
         id=event_id,
-        type=kind if isinstance(kind, str) else "",
+        type=_short_text(kind),
         camera=camera,
-        label=label if isinstance(label, str) else "",
+        label=_short_text(label),
         false_positive=state.get("false_positive") is True,
         area=_number(state.get("area")),
-        current_zones=tuple(z for z in zones if isinstance(z, str))
+        current_zones=tuple(
+            zone
+            for zone in zones[:MAX_ZONES]
+            if isinstance(zone, str) and 0 < len(zone) <= MAX_NAME_LENGTH
+        )
         if isinstance(zones, list)
         else (),
     )
+
+
+def _short_text(value: Any) -> str:
+    """``value`` when it is text of at most MAX_NAME_LENGTH characters, else ``""``."""
+    return value if isinstance(value, str) and len(value) <= MAX_NAME_LENGTH else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,13 +160,17 @@ class _EventRuns:
     runs: int = 0
     running: bool = False
     matched: bool = False
+    pending: FrigateEvent | None = None
+    """The latest update that arrived while a run was in progress (runs next)."""
 
 
 class EventTracker:
     """One run at a time per event, none after a match, at most three in all.
 
-    Remembers a bounded number of events: the oldest idle ones are forgotten first, so a
-    day of Frigate events cannot grow memory.
+    An update that arrives while its event runs is remembered (the latest one) and gets
+    the next run as soon as the current one ends without a match: it may carry the
+    better snapshot. Remembers a bounded number of events: the oldest idle ones are
+    forgotten first, so a day of Frigate events cannot grow memory.
     """
 
     def __init__(
@@ -154,31 +185,50 @@ class EventTracker:
         """Return the number of events remembered."""
         return len(self._events)
 
-    def try_start(self, event_id: str) -> str | None:
-        """Claim a run for ``event_id``; returns why not, or None when claimed."""
+    def try_start(
+        self, event_id: str, update: FrigateEvent | None = None
+    ) -> str | None:
+        """Claim a run for ``event_id``; returns why not, or None when claimed.
+
+        While a run is in progress, ``update`` (the message's event) is remembered for
+        the next run, which ``finish`` claims when the current run ends unmatched.
+        """
         state = self._events.get(event_id)
         if state is None:
             state = self._events[event_id] = _EventRuns()
             self._forget_oldest()
         else:
             self._events.move_to_end(event_id)
-        if state.running:
-            return "a run for this event is in progress"
         if state.matched:
             return "this event already produced a match"
         if state.runs >= self._max_runs:
             return f"this event already had {state.runs} runs"
+        if state.running:
+            if update is None:
+                return "a run for this event is in progress"
+            state.pending = update
+            return "a run for this event is in progress; it runs again if that one ends unmatched"
         state.runs += 1
         state.running = True
         return None
 
-    def finish(self, event_id: str, matched: bool) -> None:
-        """Release the event's run and remember whether it matched."""
+    def finish(self, event_id: str, matched: bool) -> FrigateEvent | None:
+        """Release the event's run and remember whether it matched.
+
+        Returns the update remembered during the run when it gets the next run (claimed
+        already: start it, or ``cancel`` it), else None.
+        """
         state = self._events.get(event_id)
         if state is None:
-            return
+            return None
         state.running = False
         state.matched = state.matched or matched
+        pending, state.pending = state.pending, None
+        if pending is None or state.matched or state.runs >= self._max_runs:
+            return None
+        state.runs += 1
+        state.running = True
+        return pending
 
     def cancel(self, event_id: str) -> None:
         """Give back a claimed run that never started (it does not count)."""
@@ -187,6 +237,7 @@ class EventTracker:
             return
         state.running = False
         state.runs -= 1
+        state.pending = None
 
     def _forget_oldest(self) -> None:
         if len(self._events) <= self._max_events:

@@ -113,7 +113,8 @@ class FrigateClient:
     ApiAuthError when it refuses the credentials, and ApiResponseError for answers it
     cannot use; the image methods raise ImageUnavailableError when there is no image.
     Before a method raises ApiAuthError it calls ``on_auth_failure`` (once per call), so
-    the owner can ask for new credentials without wrapping every call.
+    the owner can ask for new credentials without wrapping every call. Redirects are
+    not followed (ApiResponseError): the password and token go to this server only.
     """
 
     def __init__(
@@ -235,6 +236,7 @@ class FrigateClient:
                 f"{self._base}{path}",
                 timeout=self._timeout,
                 headers=_headers(method, token),
+                follow_redirects=False,
                 **self._ssl,
                 **kwargs,
             )
@@ -261,6 +263,7 @@ class FrigateClient:
                 timeout=self._timeout,
                 params=params,
                 headers=_headers("GET", token),
+                follow_redirects=False,
                 **self._ssl,
             )
 
@@ -295,6 +298,7 @@ class FrigateClient:
             timeout=self._timeout,
             json={"user": self._username, "password": self._password},
             headers=_headers("POST", None),
+            follow_redirects=False,
             **self._ssl,
         )
         if response.status in (400, 401, 403, 422):
@@ -366,7 +370,10 @@ def _message(response: Response) -> str:
             if isinstance(value, str):
                 return value
             if value is not None:
-                return orjson.dumps(value).decode()[:200]
+                try:
+                    return orjson.dumps(value).decode()[:200]
+                except orjson.JSONEncodeError:  # nested deeper than orjson writes
+                    return f"({type(value).__name__} nested too deep to show)"
     text = response.body[:120].decode("utf-8", "replace").strip()
     return repr(text) if text else ""
 

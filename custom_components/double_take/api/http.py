@@ -20,6 +20,18 @@ from .errors import (
     ApiResponseError,
     ImageUnavailableError,
 )
+from .images import looks_like_image
+
+__all__ = [
+    "MAX_IMAGE_BYTES",
+    "MAX_JSON_BYTES",
+    "Response",
+    "fetch_image",
+    "looks_like_image",
+    "path_segment",
+    "request",
+    "safe_url",
+]
 
 # A JSON answer larger than this is not something any server we talk to sends.
 MAX_JSON_BYTES = 4 * 1024 * 1024
@@ -64,6 +76,7 @@ async def request(
     *,
     timeout: float,
     max_bytes: int = MAX_JSON_BYTES,
+    follow_redirects: bool = True,
     **kwargs: Any,
 ) -> Response:
     """Send one request and read the whole body, bounded in time and size.
@@ -71,11 +84,25 @@ async def request(
     Transport failures and timeouts raise ApiConnectionError; a body over ``max_bytes``
     raises ApiResponseError. HTTP error statuses are returned, not raised: each server
     encodes errors differently and its client decides.
+
+    With ``follow_redirects`` false a redirect raises ApiResponseError naming where it
+    points: the API clients of Frigate and the detectors send credentials (API keys,
+    tokens) that must reach no other server, and none of those servers redirects.
     """
     try:
         async with session.request(
-            method, url, timeout=aiohttp.ClientTimeout(total=timeout), **kwargs
+            method,
+            url,
+            timeout=aiohttp.ClientTimeout(total=timeout),
+            allow_redirects=follow_redirects,
+            **kwargs,
         ) as resp:
+            if not follow_redirects and 300 <= resp.status < 400:
+                raise ApiResponseError(
+                    f"{method} {safe_url(url)}: HTTP {resp.status} redirect to"
+                    f" {safe_url(resp.headers.get('Location', ''))} not followed"
+                    " (set the URL it points to instead)"
+                )
             if resp.content_length is not None and resp.content_length > max_bytes:
                 raise ApiResponseError(
                     f"HTTP {resp.status}: body of {resp.content_length} bytes is too large"
@@ -128,14 +155,6 @@ def _preview(body: bytes, limit: int = 80) -> str:
 
 # Frigate's snapshots are well under this; anything larger is refused before decoding.
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
-_IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF8", b"BM")
-
-
-def looks_like_image(data: bytes) -> bool:
-    """Whether ``data`` starts like a JPEG, PNG, GIF, BMP or WebP file."""
-    return data.startswith(_IMAGE_MAGIC) or (
-        data[:4] == b"RIFF" and data[8:12] == b"WEBP"
-    )
 
 
 async def fetch_image(

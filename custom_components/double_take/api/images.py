@@ -3,25 +3,53 @@
 Images come from Frigate, from URLs, from cameras and from files, so they are hostile
 until shown otherwise: empty, not an image, cut short in transfer, or a small file whose
 header claims 20000×20000 pixels (a decompression bomb that would take gigabytes to
-decode, in a detector server or in Home Assistant). Reading the header costs
-microseconds, so it is done in the event loop for every image.
+decode, in a detector server or in Home Assistant). The checks run in the event loop for
+every image, so each is bounded whatever the bytes: a JPEG's segments and a GIF's blocks
+are walked for at most a fixed number of steps, and an image whose size is not found
+within them is "size unknown", which ``image_problem`` refuses.
 """
 
 from __future__ import annotations
 
-from .http import looks_like_image
+from collections.abc import Callable
 
 # An 8K camera frame has 33 million pixels; nothing Double Take looks at is larger.
 MAX_PIXELS = 40_000_000
 
 _JPEG = b"\xff\xd8\xff"
 _PNG = b"\x89PNG\r\n\x1a\n"
+_IMAGE_MAGIC = (_JPEG, _PNG, b"GIF8", b"BM")
 _JPEG_END = b"\xff\xd9"
 # Start-of-frame markers carry the size (DHT C4, JPG C8 and DAC CC do not).
 _JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 _JPEG_STANDALONE = frozenset({0x01, *range(0xD0, 0xD9)})
+# Start of scan and end of image: the size must have come before either.
+_JPEG_NO_SIZE = frozenset({0xDA, 0xD9})
+# The segments before a JPEG's frame header: APPn (Exif, XMP, ICC profiles, MPF), DQT,
+# DHT, COM… A camera or phone writes 5–30, each padded by a few fill bytes at most.
+# Every segment and every fill byte is one step; a frame header not found within this
+# many steps, or this far into the file, is not looked for further (a few hundred
+# microseconds at most, whatever the file holds).
+MAX_JPEG_STEPS = 512
+MAX_JPEG_HEADER_BYTES = 8 * 1024 * 1024
+# A GIF's blocks: extensions, frames and their data sub-blocks. Runs of full 255-byte
+# sub-blocks (what every encoder writes) are skipped many at a time, in one step. A GIF
+# whose trailer is not reached within this many steps (thousands of frames, or data cut
+# into tiny sub-blocks) or bytes is not checked further, and so refused: GIFs larger
+# than that are long animations, not pictures of a face.
+MAX_GIF_STEPS = 1024
+MAX_GIF_BYTES = 4 * 1024 * 1024
+_GIF_FULL_BLOCK = 256  # a size byte of 255 and its 255 bytes
+_GIF_RUN = (16, 4096)  # full sub-blocks skipped in one step: first, at most
 # Some encoders and cameras pad a file after its end marker.
 _TAIL = 64
+
+
+def looks_like_image(data: bytes) -> bool:
+    """Whether ``data`` starts like a JPEG, PNG, GIF, BMP or WebP file."""
+    return data.startswith(_IMAGE_MAGIC) or (
+        data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+    )
 
 
 def image_size(data: bytes) -> tuple[int, int] | None:
@@ -33,9 +61,7 @@ def image_size(data: bytes) -> tuple[int, int] | None:
             return None
         return _be(data, 16, 4), _be(data, 20, 4)
     if data.startswith(b"GIF8"):
-        if data[:6] not in (b"GIF87a", b"GIF89a") or len(data) < 10:
-            return None
-        return _le(data, 6, 2), _le(data, 8, 2)
+        return _gif_size(data)
     if data.startswith(b"BM"):
         # The DIB header is at least 12 bytes (the common ones 40, 108 or 124).
         if len(data) < 26 or _le(data, 14, 4) < 12:
@@ -56,14 +82,8 @@ def image_problem(data: bytes, max_pixels: int = MAX_PIXELS) -> str | None:
     size = image_size(data)
     if size is None:
         return "the image header cannot be read"
-    width, height = size
-    if width < 1 or height < 1:
-        return f"image of {width}×{height} pixels"
-    if width * height > max_pixels:
-        return (
-            f"image of {width}×{height} pixels is larger than {max_pixels:,} pixels"
-            " (decompression bomb?)"
-        )
+    if (problem := size_problem(*size, max_pixels=max_pixels)) is not None:
+        return problem
     if data.startswith(_JPEG) and _JPEG_END not in data[-_TAIL:]:
         return "truncated JPEG (no end marker)"
     if data.startswith(_PNG) and b"IEND" not in data[-_TAIL:]:
@@ -77,25 +97,106 @@ def image_problem(data: bytes, max_pixels: int = MAX_PIXELS) -> str | None:
     return None
 
 
+def size_problem(width: int, height: int, max_pixels: int = MAX_PIXELS) -> str | None:
+    """Why an image of ``width``×``height`` pixels is refused, or None when it is not.
+
+    The one size rule: the header check above and every decoder (drawing, the local
+    engine) apply it, so no part of the integration decodes what another refuses.
+    """
+    if width < 1 or height < 1:
+        return f"image of {width}×{height} pixels"
+    if width * height > max_pixels:
+        return (
+            f"image of {width}×{height} pixels is larger than {max_pixels:,} pixels"
+            " (decompression bomb?)"
+        )
+    return None
+
+
+def check_size(
+    width: int, height: int, error: Callable[[str], Exception] = ValueError
+) -> None:
+    """Raise ``error(reason)`` for an image ``size_problem`` refuses (for decoders)."""
+    if (problem := size_problem(width, height)) is not None:
+        raise error(problem)
+
+
 def _jpeg_size(data: bytes) -> tuple[int, int] | None:
-    position, length = 2, len(data)
-    while position + 9 <= length:
-        if data[position] != 0xFF:
+    """Size from the first start-of-frame segment; None if not found within the bounds."""
+    position, length = 2, min(len(data), MAX_JPEG_HEADER_BYTES)
+    for _ in range(MAX_JPEG_STEPS):
+        if position + 9 > length or data[position] != 0xFF:
             return None
         marker = data[position + 1]
         if marker == 0xFF:  # fill byte
             position += 1
-            continue
-        if marker in _JPEG_STANDALONE:
+        elif marker in _JPEG_STANDALONE:
             position += 2
-            continue
-        if marker in _JPEG_SOF:
+        elif marker in _JPEG_SOF:
             return _be(data, position + 7, 2), _be(data, position + 5, 2)
-        segment = _be(data, position + 2, 2)
-        if segment < 2:
+        elif marker in _JPEG_NO_SIZE:
             return None
-        position += 2 + segment
+        else:
+            segment = (data[position + 2] << 8) | data[position + 3]
+            if segment < 2:
+                return None
+            position += 2 + segment
     return None
+
+
+def _gif_size(data: bytes) -> tuple[int, int] | None:
+    """Return the logical screen grown to cover every frame (as Pillow does), or None.
+
+    Decoders open a GIF at the size of its frames, not of its logical screen, so a
+    1×1 screen holding a 10000×10000 frame is a 10000×10000 image.
+    """
+    if data[:6] not in (b"GIF87a", b"GIF89a") or len(data) < 13:
+        return None
+    width, height = _le(data, 6, 2), _le(data, 8, 2)
+    position, length = 13 + _colour_table(data[10]), min(len(data), MAX_GIF_BYTES)
+    steps = 0
+    while steps < MAX_GIF_STEPS:
+        steps += 1
+        if position >= length:
+            return None
+        block = data[position]
+        if block == 0x3B:  # trailer
+            return width, height
+        if block == 0x21:  # extension: a label, then data sub-blocks
+            position += 2
+        elif block == 0x2C:  # image descriptor, local colour table, LZW code size
+            if position + 10 > length:
+                return None
+            left, top = _le(data, position + 1, 2), _le(data, position + 3, 2)
+            width = max(width, left + _le(data, position + 5, 2))
+            height = max(height, top + _le(data, position + 7, 2))
+            position += 11 + _colour_table(data[position + 9])
+        else:
+            return None
+        # The sub-blocks: a size byte and that many bytes each, up to a size of 0.
+        run = _GIF_RUN[0]
+        while steps < MAX_GIF_STEPS:
+            steps += 1
+            if position >= length:
+                return None
+            size = data[position]
+            if size == 0:
+                position += 1
+                break
+            if size == 255:  # skip the full sub-blocks that follow, up to ``run``
+                sizes = data[
+                    position : position + run * _GIF_FULL_BLOCK : _GIF_FULL_BLOCK
+                ]
+                position += _GIF_FULL_BLOCK * (len(sizes) - len(sizes.lstrip(b"\xff")))
+                run = min(2 * run, _GIF_RUN[1])
+            else:
+                position += 1 + size
+    return None
+
+
+def _colour_table(packed: int) -> int:
+    """Bytes of the colour table a GIF screen or frame descriptor's flags announce."""
+    return 3 << ((packed & 0x07) + 1) if packed & 0x80 else 0
 
 
 def _webp_size(data: bytes) -> tuple[int, int] | None:

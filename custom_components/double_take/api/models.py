@@ -8,6 +8,15 @@ from typing import Any
 
 UNKNOWN = "unknown"
 
+# Pixel coordinates and sizes are clamped into 0..MAX_COORDINATE: images are at most
+# 40 million pixels (``images.MAX_PIXELS``), so no side is anywhere near it, and a
+# detector answering 1e30 gives a number every JSON encoder and MQTT payload can hold.
+MAX_COORDINATE = 100_000
+
+# Faces one detection keeps (a crowd has fewer in one camera frame; a hostile answer
+# can list a million): the pipeline drops the rest with a warning.
+MAX_FACES = 50
+
 # TrainOutcome.error for the two image problems every detector reports.
 NO_FACE = "no face"
 MANY_FACES = "more than one face"
@@ -37,6 +46,20 @@ class Box:
     def from_rect(cls, top: Any, left: Any, width: Any, height: Any) -> Box:
         """Build a box from top/left/width/height values, clamping nonsense to zero."""
         return cls(top=_px(top), left=_px(left), width=_px(width), height=_px(height))
+
+    def within(self, width: int, height: int) -> Box:
+        """Return this box cut to an image of ``width``×``height`` pixels.
+
+        A box that starts outside the image becomes an empty box at its edge.
+        """
+        left = min(self.left, max(0, width))
+        top = min(self.top, max(0, height))
+        return Box(
+            top=top,
+            left=left,
+            width=max(0, min(self.width, width - left)),
+            height=max(0, min(self.height, height - top)),
+        )
 
     @property
     def area(self) -> int:
@@ -117,7 +140,7 @@ def normalize_name(value: Any) -> str:
 
 
 def _px(value: Any) -> int:
-    """Make a pixel coordinate: finite numbers rounded and clamped at 0, else 0."""
+    """Make a pixel coordinate: finite numbers rounded into 0..MAX_COORDINATE, else 0."""
     if isinstance(value, bool):
         return 0
     try:
@@ -126,4 +149,4 @@ def _px(value: Any) -> int:
         return 0
     if not math.isfinite(number):
         return 0
-    return max(0, round(number))
+    return round(min(max(0.0, number), MAX_COORDINATE))

@@ -30,9 +30,15 @@ DEFAULT_TIMEOUT = 15.0
 # name with an image extension, so all uploads are named ``<field>.jpg``.
 IMAGE_CONTENT_TYPE = "image/jpeg"
 
+# List entries of an answer that are read (see ``items_of``).
+MAX_ITEMS = 1000
+
 _ERROR_KEYS = ("error", "message", "detail", "title")
 _ERROR_TEXT_LIMIT = 160
-_TAGS = re.compile(r"<[^>]*>")
+# Characters of a body or message an excerpt is made from (bodies reach 4 MB), and tags
+# of at most 200 characters: ``<[^>]*>`` took quadratic time on a body of many ``<``.
+_EXCERPT_SOURCE = 2048
+_TAGS = re.compile(r"<[^<>]{0,200}>")
 _SPACES = re.compile(r"\s+")
 
 
@@ -147,7 +153,8 @@ class HttpDetector(Detector):
         """One request to this detector, with its timeout and credentials.
 
         Raises what ``_rejection`` finds (by default 401/403 → ApiAuthError); every other
-        status is returned for the detector to interpret.
+        status is returned for the detector to interpret. Redirects are not followed
+        (ApiResponseError): the credentials must reach no other server.
         """
         if self._authorization is not None:
             kwargs["headers"] = {
@@ -159,6 +166,7 @@ class HttpDetector(Detector):
             method,
             f"{self._base}{path}",
             timeout=self.settings.timeout,
+            follow_redirects=False,  # the API key must reach no other server
             **kwargs,
         )
         if (error := self._rejection(response)) is not None:
@@ -255,7 +263,7 @@ def error_text(response: Response) -> str:
     try:
         data = response.json()
     except ApiResponseError:
-        return _excerpt(response.body.decode("utf-8", "replace"))
+        return _excerpt(response.body[:_EXCERPT_SOURCE].decode("utf-8", "replace"))
     if isinstance(data, dict):
         for key in _ERROR_KEYS:
             value = data.get(key)
@@ -266,7 +274,7 @@ def error_text(response: Response) -> str:
 
 def _excerpt(text: str) -> str:
     """Cut to one line of at most ``_ERROR_TEXT_LIMIT`` characters, HTML tags removed."""
-    text = _SPACES.sub(" ", _TAGS.sub(" ", text)).strip()
+    text = _SPACES.sub(" ", _TAGS.sub(" ", text[:_EXCERPT_SOURCE])).strip()
     if len(text) > _ERROR_TEXT_LIMIT:
         return text[: _ERROR_TEXT_LIMIT - 1] + "…"
     return text
@@ -282,21 +290,35 @@ def _parse_url(url: str) -> URL | None:
 
 
 def items_of(value: Any, what: str, label: str) -> list[dict[str, Any]]:
-    """Return the dict items of a JSON list; a non-list raises, odd items are skipped."""
+    """Return the dict items of a JSON list; a non-list raises, odd items are skipped.
+
+    Only the first ``MAX_ITEMS`` entries are read: a 4 MB answer can list 1.4 million
+    empty objects, and the pipeline keeps ``models.MAX_FACES`` faces of a detection
+    anyway (and warns when there are more).
+    """
     if value is None:
         return []
     if not isinstance(value, list):
         raise ApiResponseError(
             f"{label}: {what} is {type(value).__name__}, expected a list"
         )
-    items: list[dict[str, Any]] = []
-    for item in value:
-        if isinstance(item, dict):
-            items.append(item)
-        else:
-            _LOGGER.debug(
-                "%s: skipping %s item that is not an object: %r", label, what, item
-            )
+    if len(value) > MAX_ITEMS:
+        _LOGGER.debug(
+            "%s: %s has %d items; reading the first %d",
+            label,
+            what,
+            len(value),
+            MAX_ITEMS,
+        )
+        value = value[:MAX_ITEMS]
+    items = [item for item in value if isinstance(item, dict)]
+    if len(items) < len(value):
+        _LOGGER.debug(
+            "%s: skipping %d %s items that are not objects",
+            label,
+            len(value) - len(items),
+            what,
+        )
     return items
 
 

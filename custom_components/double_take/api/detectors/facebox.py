@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 import hashlib
 from typing import Any
@@ -56,7 +57,10 @@ class FaceboxDetector(HttpDetector):
         """Teach each image under ``teach_id``; that id is the outcome's ref."""
 
         async def teach(image: TrainingImage) -> TrainOutcome:
-            ref = teach_id(name, image.data)
+            # Up to 20 MB to hash: not in the event loop.
+            ref = await asyncio.get_running_loop().run_in_executor(
+                None, teach_id, name, image.data
+            )
             response = await self._send(
                 "POST",
                 TEACH_PATH,

@@ -7,8 +7,8 @@ imports fine on an install where the local detector's wheels are missing.
 
 Pipeline for one image:
 
-1. Pillow decodes it (decompression-bomb protection on: more than
-   ``PIL.Image.MAX_IMAGE_PIXELS`` pixels is refused), applies the EXIF orientation,
+1. Pillow decodes it (an image larger than the header check allows,
+   ``..images.check_size``, is refused before decoding), applies the EXIF orientation,
    converts to RGB and downscales it to at most ``max_height`` pixels high (JPEGs are
    decoded at a reduced scale directly when they are much larger).
 2. dlib's HOG frontal face detector finds faces, upsampling the image ``upsample``
@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import ApiError
+from ..images import check_size
 from ..models import Box
 
 if TYPE_CHECKING:
@@ -203,13 +204,13 @@ def decode(data: bytes, max_height: int) -> tuple[Image.Image, float, float]:
 
     Returns the picture and the factors that take its coordinates back to the original
     (oriented) image. Raises BadImageError for anything that is not a readable image,
-    and for images above Pillow's decompression-bomb limit.
+    and for images larger than ``..images.check_size`` allows.
     """
     max_height = max(1, int(max_height))
     try:
         with Image.open(io.BytesIO(data)) as source:
             raw_width, raw_height = source.size
-            _check_size(raw_width, raw_height)
+            check_size(raw_width, raw_height, BadImageError)
             orientation = source.getexif().get(_EXIF_ORIENTATION, 1)
             width, height = (
                 (raw_height, raw_width)
@@ -241,12 +242,6 @@ def decode(data: bytes, max_height: int) -> tuple[Image.Image, float, float]:
             Image.Resampling.BILINEAR,
         )
     return picture, width / picture.width, height / picture.height
-
-
-def _check_size(width: int, height: int) -> None:
-    """Refuse images above Pillow's decompression-bomb limit (not only twice it)."""
-    if width * height > (Image.MAX_IMAGE_PIXELS or math.inf):
-        raise BadImageError(f"image of {width}×{height} pixels is too large")
 
 
 def _import(module: str, requirement: str) -> Any:

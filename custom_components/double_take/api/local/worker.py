@@ -15,7 +15,10 @@ worker process per Home Assistant process, shared by every local detector:
 - Jobs are submitted from an executor thread (starting the process blocks) and awaited
   on the event loop. Only the image goes in and plain data comes back (boxes in pixels of
   the original image, descriptors as bytes): the event loop never waits for dlib.
-- One job at a time (one process); callers serialise their own calls besides.
+- One job at a time (one process), in the order they were asked for: a job is handed to
+  the process only when the previous one has ended, so its ``timeout`` counts its own
+  run, not the time it waited for another detector's job. Callers serialise their own
+  calls besides.
 - A job that takes longer than ``timeout`` kills the process. A process that died
   (crash, out of memory, killed) fails the jobs it had with ``LocalEngineError``; the
   next job starts a new process.
@@ -128,6 +131,12 @@ class FaceWorker:
         self._pool: ProcessPoolExecutor | None = None
         self._pid: int | None = None
         self._users = 0
+        # The turn of the last job asked for: done when that job has ended. Each job
+        # waits for the turn before it (see ``_call``).
+        self._last_turn: Future[None] | None = None
+        # Counts the stops (``shutdown``, last ``release``): a job still waiting for
+        # its turn when the process was stopped fails instead of starting a new one.
+        self._stops = 0
         _WORKERS.add(self)
 
     @property
@@ -156,6 +165,7 @@ class FaceWorker:
             if self._users:
                 return
             pool, self._pool, self._pid = self._pool, None, None
+            self._stops += 1
         if pool is not None:
             _LOGGER.debug("Stopping the local face engine's worker process")
             pool.shutdown(wait=wait, cancel_futures=True)
@@ -164,6 +174,7 @@ class FaceWorker:
         """Stop the process now, whoever holds it; the next job starts a new one."""
         with self._lock:
             pool, self._pool, self._pid = self._pool, None, None
+            self._stops += 1
         if pool is not None:
             pool.shutdown(wait=wait, cancel_futures=True)
 
@@ -190,7 +201,31 @@ class FaceWorker:
 
         Errors are ApiErrors: the function's own, or LocalEngineError when the process
         cannot start, dies, takes longer than ``timeout`` or was shut down meanwhile.
+        The job waits for the jobs asked for before it to end first; its ``timeout``
+        starts when it is handed to the process.
         """
+        turn: Future[None] = Future()
+        with self._lock:
+            previous, self._last_turn = self._last_turn, turn
+            stops = self._stops
+        try:
+            if previous is not None and not previous.done():
+                await _ended(previous)
+            if self._stops != stops:
+                raise LocalEngineError("the face engine's worker process was stopped")
+            return await self._run(func, args)
+        finally:
+            # The next job's turn comes when this one ended, and never before the
+            # previous one's (a caller cancelled while waiting keeps the order). A
+            # caller cancelled during its job hands the turn on at once: its job may
+            # still run, but then the next job's time limit stops it if it hangs.
+            if previous is None:
+                turn.set_result(None)
+            else:
+                previous.add_done_callback(lambda _: turn.set_result(None))
+
+    async def _run[T](self, func: Callable[..., T], args: tuple[Any, ...]) -> T:
+        """Hand one job to the process and wait for it, at most ``timeout`` seconds."""
         loop = asyncio.get_running_loop()
         try:
             pool, pid, future = await loop.run_in_executor(
@@ -277,6 +312,27 @@ class FaceWorker:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(kill, signal.SIGKILL)
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+async def _ended(turn: Future[None]) -> None:
+    """Wait, in the event loop, until another job's ``turn`` is done.
+
+    Not ``asyncio.wrap_future``: cancelling the wait must not cancel the turn.
+    """
+    loop = asyncio.get_running_loop()
+    waiter: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    def done(_: Future[None]) -> None:
+        # The turn is done in whichever thread ended the job before it.
+        with contextlib.suppress(RuntimeError):  # this loop is closed: nobody waits
+            loop.call_soon_threadsafe(wake)
+
+    turn.add_done_callback(done)
+    await waiter
 
 
 def _outer_packages() -> list[tuple[str, str]]:

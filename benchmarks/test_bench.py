@@ -10,19 +10,25 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Generator, Iterable
 import contextlib
+from functools import partial
 import gc
 import itertools
 import os
 from pathlib import Path
 import shutil
+import threading
 import time
+from typing import Any, cast
 
 from paho.mqtt.client import MQTTMessage
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from pytest_homeassistant_custom_component.typing import MqttMockPahoClient
+from pytest_homeassistant_custom_component.typing import (
+    MqttMockPahoClient,
+    WebSocketGenerator,
+)
 from tests.common import detector_subentry, event_message, make_entry, setup_entry
 from tests.emulators.compreface import COMPREFACE_KEY
 from tests.mosquitto import (
@@ -34,6 +40,7 @@ from tests.mosquitto import (
 )
 
 from custom_components.double_take.const import EVENT_RESULT
+from custom_components.double_take.history import NewRecord
 from homeassistant.components import mqtt as mqtt_component
 from homeassistant.components.mqtt import ReceiveMessage
 from homeassistant.components.mqtt.client import MAX_PACKETS_TO_READ
@@ -272,7 +279,7 @@ async def test_memory(
     rss = [rss_mb()]
     start = time.perf_counter()
     for part in range(MEMORY_PARTS):
-        await run(f"m{part}-", MEMORY_EVENTS // MEMORY_PARTS, tidy)
+        await run(f"m{part}x", MEMORY_EVENTS // MEMORY_PARTS, tidy)
         gc.collect()
         rss.append(rss_mb())
     wall = time.perf_counter() - start
@@ -366,3 +373,164 @@ async def _broker_events(hass: HomeAssistant, spy: MqttSpy) -> list[float]:
             latencies.append(end - start)
     unsubscribe_state()
     return latencies
+
+
+HISTORY_EVENTS = 200
+HISTORY_ROWS = 100_000
+HISTORY_BATCH = 5_000
+HISTORY_QUERIES = 30
+
+
+class LoopMeter:
+    """Event-loop CPU time spent inside wrapped coroutines (their steps, not their waits)."""
+
+    def __init__(self) -> None:
+        """Start at zero."""
+        self.seconds = 0.0
+        self.calls = 0
+
+    async def measure[T](self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await ``coro``, adding the CPU time of each of its steps on this thread."""
+        self.calls += 1
+        return await _Stepped(coro, self)
+
+
+class _Stepped[T]:
+    """Drives a coroutine by hand so that each ``send`` can be timed."""
+
+    def __init__(self, coro: Coroutine[Any, Any, T], meter: LoopMeter) -> None:
+        self._coro = coro
+        self._meter = meter
+
+    def __await__(self) -> Generator[Any, Any, T]:
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            start = time.thread_time()
+            try:
+                if error is not None:
+                    step = self._coro.throw(error)
+                else:
+                    step = self._coro.send(value)
+            except StopIteration as stop:
+                self._meter.seconds += time.thread_time() - start
+                return cast("T", stop.value)
+            self._meter.seconds += time.thread_time() - start
+            try:
+                value, error = (yield step), None
+            except BaseException as err:  # noqa: BLE001 (handed back to the coroutine)
+                value, error = None, err
+
+
+async def test_history(
+    hass: HomeAssistant,
+    mqtt: MqttMockPahoClient,
+    emulators: Emulators,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """History: recording cost and paging a full history.
+
+    Event-loop time per recorded event and where the write runs; then a 100,000-row
+    history paged newest first, in the store and through the WebSocket API.
+    """
+    entry = await set_up(hass, emulators)
+    data = entry.runtime_data
+    recorder = data.publisher._recorder  # noqa: SLF001
+    loop_meter = LoopMeter()
+    write_threads: set[int] = set()
+    write_seconds = 0.0
+    original_record = recorder.async_record
+    original_write = recorder._write  # noqa: SLF001
+
+    def timed_record(*args: Any, **kwargs: Any) -> Coroutine[Any, Any, Any]:
+        return loop_meter.measure(original_record(*args, **kwargs))
+
+    def timed_write(*args: Any, **kwargs: Any) -> Any:
+        nonlocal write_seconds
+        write_threads.add(threading.get_ident())
+        start = time.thread_time()
+        try:
+            return original_write(*args, **kwargs)
+        finally:
+            write_seconds += time.thread_time() - start
+
+    recorder.async_record = timed_record
+    recorder._write = timed_write  # noqa: SLF001
+    results = ResultCounter(hass)
+    for number in range(HISTORY_EVENTS):
+        fire_mqtt_message(
+            hass, event_message("new", event_id("hist", number), camera=CAMERAS[0])
+        )
+        await results.wait_for(number + 1)
+        await hass.async_block_till_done(wait_background_tasks=True)
+    results.unsubscribe()
+    rows = await hass.async_add_executor_job(data.history.count)
+    record(
+        "history_record_loop",
+        loop_meter.seconds / HISTORY_EVENTS * 1000,
+        events=HISTORY_EVENTS,
+        rows=rows,
+        recorded=loop_meter.calls,
+        executor=write_seconds / HISTORY_EVENTS * 1000,
+        off_loop=bool(write_threads) and threading.get_ident() not in write_threads,
+    )
+
+    # Fill the history up to its row cap, as a year of events would.
+    template = (await hass.async_add_executor_job(data.history.page)).records[0]
+    filled = rows
+    while filled < HISTORY_ROWS:
+        count = min(HISTORY_BATCH, HISTORY_ROWS - filled)
+        batch = [
+            NewRecord(
+                time=template.time + filled + n,
+                source="frigate",
+                camera=CAMERAS[(filled + n) % len(CAMERAS)],
+                event_id=event_id("fill", filled + n),
+                kind=("match", "miss", "unknown")[(filled + n) % 3],
+                name=("alice", "bob", "unknown")[(filled + n) % 3],
+                confidence=90.0,
+                detector=template.detector,
+                box=template.box,
+                detections=template.detections,
+                frame=template.frame,
+                face=template.face,
+            )
+            for n in range(count)
+        ]
+        await hass.async_add_executor_job(data.history.add, batch)
+        filled += count
+    total = await hass.async_add_executor_job(data.history.count)
+
+    def page_times(**query: Any) -> float:
+        times = []
+        for _ in range(HISTORY_QUERIES):
+            start = time.perf_counter()
+            data.history.page(**query)
+            times.append(time.perf_counter() - start)
+        return percentile(times, 0.5) * 1000
+
+    store = {
+        label: await hass.async_add_executor_job(partial(page_times, **query))
+        for label, query in (
+            ("newest", {}),
+            ("kind", {"kind": "unknown"}),
+            ("person", {"name": "bob"}),
+            ("camera", {"camera": CAMERAS[3]}),
+            ("deep", {"before": total // 2}),
+        )
+    }
+    client = await hass_ws_client(hass)
+    round_trips = []
+    for number in range(HISTORY_QUERIES):
+        start = time.perf_counter()
+        await client.send_json_auto_id({"type": "double_take/results", "limit": 50})
+        answer = await client.receive_json()
+        round_trips.append(time.perf_counter() - start)
+        assert answer["success"], answer
+        assert len(answer["result"]["results"]) == 50, number
+    record(
+        "history_page",
+        percentile(round_trips, 0.5) * 1000,
+        rows=total,
+        store=store,
+    )

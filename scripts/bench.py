@@ -179,6 +179,24 @@ def print_figures(figures: Figures) -> None:
         ),
     )
     show(
+        "history_record_loop",
+        lambda f: (
+            f"history: recording a result costs {f['value']:.2f} ms of event-loop time per"
+            f" event (target ≤ 0.5 ms: {verdict(f['value'] <= 0.5)}); the write takes"
+            f" {f['executor']:.2f} ms in the executor, off the loop:"
+            f" {verdict(f['off_loop'])} ({f['events']} events, {f['rows']} rows)"
+        ),
+    )
+    show(
+        "history_page",
+        lambda f: (
+            f"history of {f['rows']:,} rows: `double_take/results` newest-first page of 50"
+            f" over WebSocket, p50 {f['value']:.1f} ms (target < 20 ms:"
+            f" {verdict(f['value'] < 20)}); in the store: "
+            + ", ".join(f"{k} {v:.1f} ms" for k, v in f["store"].items())
+        ),
+    )
+    show(
         "broker_p50",
         lambda f: (
             f"through Mosquitto, MQTT publish → entity state, p50: {f['value']:.1f} ms"

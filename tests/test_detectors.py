@@ -793,11 +793,22 @@ async def test_facebox_basic_auth(facebox_rig: Rig, face_world: FaceWorld) -> No
         "Authorization"
     ] == aiohttp.encode_basic_auth("admin", "p@ss:w/rd")
 
+    # A password without a user name is Basic auth too, and leaves the URL as well.
+    rig.server.basic_auth = ("", "only-pw")
+    password_only = rig.client(url=f"http://:only-pw@{host}")
+    await password_only.check()
+    assert rig.server.requests[-1].headers[
+        "Authorization"
+    ] == aiohttp.encode_basic_auth("", "only-pw")
+
     await rig.server.stop()
     with pytest.raises(ApiConnectionError) as conn_err:
         await detector.check()
     assert "p@ss" not in str(conn_err.value)
     assert "admin" not in str(conn_err.value)
+    with pytest.raises(ApiConnectionError) as conn_err:
+        await password_only.check()
+    assert "only-pw" not in str(conn_err.value)
 
 
 async def test_facebox_not_ready(facebox_rig: Rig) -> None:

@@ -9,6 +9,7 @@ import sqlite3
 import pytest
 
 from custom_components.double_take.history import (
+    _MIGRATIONS,
     DB_FILE,
     MAX_PAGE,
     HistoryStore,
@@ -54,7 +55,7 @@ def test_schema_created_once_and_in_wal(tmp_path: Path) -> None:
     first = HistoryStore(path, "entry")
     first.open()
     first.open()  # idempotent
-    assert first.schema_version == 1
+    assert first.schema_version == 2
     first.add([record(1)])
     first.close()
     first.close()
@@ -186,3 +187,45 @@ def test_entries_share_the_file_not_the_rows(tmp_path: Path) -> None:
     assert second.count() == 1
     first.close()
     second.close()
+
+
+def test_schema_1_is_upgraded_with_its_totals(tmp_path: Path) -> None:
+    """A database of the first schema gets running totals that match its rows."""
+    path = tmp_path / DB_FILE
+    with sqlite3.connect(path) as db:
+        db.executescript(f"{_MIGRATIONS[0]}; PRAGMA user_version=1;")
+        for number, entry in enumerate(("first", "first", "second")):
+            db.execute(
+                "INSERT INTO results (entry_id, time, source, camera, event_id, kind,"
+                " name, name_key, confidence, detector, box, detections, bytes)"
+                " VALUES (?, 1, 'frigate', 'door', 'e', 'match', 'A', 'a', 90,"
+                " 'compreface', '{}', '[]', ?)",
+                (entry, 100 * (number + 1)),
+            )
+    first = HistoryStore(path, "first", max_rows=2, max_bytes=400)
+    first.open()
+    assert first.schema_version == 2
+    assert first.count() == 2
+    # 100 + 200 + 150 bytes is over 400: the oldest row goes (the totals were right).
+    first.add([record(1, bytes=150, frame=None, face=None)])
+    assert first.count() == 2
+    assert [r.event_id for r in first.page().records][-1] == "e"
+    first.close()
+    second = HistoryStore(path, "second")
+    second.open()
+    assert second.count() == 1
+    second.close()
+
+
+def test_totals_follow_every_change(store: HistoryStore) -> None:
+    """Counts stay equal to the rows through adds, deletes, purges and corrections."""
+    ids, _ = store.add([record(number, bytes=number) for number in range(10)])
+    store.delete(ids[:3])
+    store.purge(["match"], older_than=1_005.0)
+    store.mark_corrected(ids[-1], "Bob")
+    assert store.count() == len(store.page(limit=MAX_PAGE).records) == 5
+    db = store._connection()  # noqa: SLF001
+    assert db.execute("SELECT rows, bytes FROM totals").fetchone() == (
+        5,
+        sum(range(5, 10)),
+    )

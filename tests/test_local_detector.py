@@ -685,14 +685,21 @@ async def test_recognition_does_not_stall_the_event_loop(
     """The event loop never waits for dlib, which runs in the worker process.
 
     In an executor thread dlib's descriptor held the GIL 80–150 ms per face: this image
-    with three faces stalled the loop by 90–320 ms in every run. Now the worst stall of
-    a run is what the machine costs anyway (2–8 ms here): seven runs, each after as
-    long a run of the idle loop; the median of their worst stalls must stay within
-    10 ms of the idle loop's (which a busy 2-core machine raises from 5 to 15 ms).
+    with three faces stalled the loop by 90–320 ms in every run. Two checks that other
+    load on the machine cannot fail: Home Assistant's process spends almost no CPU per
+    recognition (dlib's ~300 ms are the worker's), and the median worst stall of seven
+    runs stays well under the old GIL stall, measured against as long a run of the idle
+    loop (a busy 2-core machine raises the idle figure from 5 to 15 ms and more).
     """
     detector = local_detector(session, None, upsample=0)
     await detector.train("obama", [TrainingImage("obama.jpg", photo("obama"))])
     image = side_by_side("obama2", "biden", "obama")
+    cpu = time.process_time()
+    for _ in range(3):
+        faces = sorted(await detector.recognize(image), key=lambda f: f.box.left)
+        assert [face.name for face in faces] == ["obama", UNKNOWN, "obama"]
+    cpu = (time.process_time() - cpu) / 3
+    assert cpu < 0.050, f"{cpu * 1000:.0f} ms of this process's CPU per image"
     idle: list[float] = []
     busy: list[float] = []
     for _ in range(7):
@@ -700,11 +707,9 @@ async def test_recognition_does_not_stall_the_event_loop(
         task = asyncio.ensure_future(detector.recognize(image))
         busy.append(await loop_stall(task))
         idle.append(await loop_stall(None, time.perf_counter() - start))
-        faces = sorted(task.result(), key=lambda face: face.box.left)
-        assert [face.name for face in faces] == ["obama", UNKNOWN, "obama"]
+        assert len(task.result()) == 3
     stall, baseline = statistics.median(busy), statistics.median(idle)
-    assert stall < baseline + 0.010, f"recognizing {busy}, idle {idle}"
-    assert stall < 0.015 or baseline > 0.005, f"recognizing {busy}, idle {idle}"
+    assert stall < baseline + 0.050, f"recognizing {busy}, idle {idle}"
 
 
 @dlib

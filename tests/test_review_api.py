@@ -22,7 +22,7 @@ from pytest_homeassistant_custom_component.typing import (
 from custom_components.double_take import draw
 from custom_components.double_take.api.models import Box
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.util import dt as dt_util
 
 from .common import ALICE, BOB, EVENT_ID, FAST, event_message, fire, setup_frigate_entry
@@ -391,3 +391,60 @@ async def test_train_from_our_own_folder_needs_no_allowlist(
             return_response=True,
         )
     assert err.value.translation_key == "path_not_allowed"
+
+
+async def test_train_action_takes_recorded_faces(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    frigate: FrigateEmulator,
+    compreface: CompreFaceEmulator,
+    face_world: FaceWorld,
+    hass_ws_client: WebSocketGenerator,
+    crops_show_their_face: Callable[[], list[bytes]],
+) -> None:
+    """``train`` with ``result_id``: the chosen face of a two-face frame, as automations do.
+
+    The whole frame is refused (two faces, no choice); the recorded face trains its crop
+    and its row becomes a corrected match, like ``assign``.
+    """
+    await alice_and_a_stranger(hass, frigate, face_world)
+    client = await hass_ws_client(hass)
+    (unknown,) = (await ws(client, type="double_take/results", kind="unknown"))[
+        "results"
+    ]
+    frame = next(Path(hass.config.path("double_take", "history")).glob("*-frame.jpg"))
+    with pytest.raises(HomeAssistantError, match="more than one face.*not kept"):
+        await hass.services.async_call(
+            "double_take",
+            "train",
+            {"name": "Mallory", "image_path": str(frame)},
+            blocking=True,
+            return_response=True,
+        )
+
+    response = await hass.services.async_call(
+        "double_take",
+        "train",
+        {"name": "Mallory", "result_id": unknown["id"]},
+        blocking=True,
+        return_response=True,
+    )
+    # The refused frame was not kept: only the crop is sent and trained.
+    assert len(response["trained"]) == 1
+    assert response["failed"] == []
+    (upload,) = compreface.requests_to("/api/v1/recognition/faces")[-1:]
+    assert upload.file("file").data in crops_show_their_face()
+    assert compreface.subjects["Mallory"] == ["mallory"]
+    rows = (await ws(client, type="double_take/results", name="mallory"))["results"]
+    assert [(row["id"], row["kind"], row["corrected"]) for row in rows] == [
+        (unknown["id"], "match", True)
+    ]
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            "double_take",
+            "train",
+            {"name": "Mallory", "result_id": [unknown["id"] + 100]},
+            blocking=True,
+            return_response=True,
+        )
+    assert err.value.translation_key == "result_not_found"

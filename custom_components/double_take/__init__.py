@@ -26,6 +26,7 @@ from .history import DB_FILE, HistoryStore
 from .index import PersonIndex
 from .intake import EventIntake
 from .options import LiveSettings
+from .panel import async_setup_panel, async_unload_panel
 from .persons import PersonRegistry
 from .pipeline import DetectorHandle, Recognizer
 from .publish import ResultPublisher
@@ -64,6 +65,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: DoubleTakeConfigEntry) -
         hass, entry, frigate=frigate, detectors=detectors, storage=storage
     )
     await _async_start(hass, entry)
+    await async_setup_panel(hass, entry)
     return True
 
 
@@ -230,4 +232,6 @@ async def async_migrate_entry(
 
 async def async_unload_entry(hass: HomeAssistant, entry: DoubleTakeConfigEntry) -> bool:
     """Unload platforms; MQTT, timers and runs are released through async_on_unload."""
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded := await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
+        async_unload_panel(hass, entry)
+    return unloaded

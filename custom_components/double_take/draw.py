@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 import io
 
-from PIL import Image, ImageDraw, ImageOps
+from PIL import ExifTags, Image, ImageDraw, ImageOps
 
 from .api.images import check_size
 from .api.models import Box
@@ -70,9 +70,15 @@ def _decode(image: bytes) -> Image.Image:
     above 179 million pixels (and warns above 89).
     """
     try:
-        with Image.open(io.BytesIO(image)) as source:
-            check_size(*source.size, UndrawableImageError)
-            return ImageOps.exif_transpose(source).convert("RGB")
+        picture: Image.Image = Image.open(io.BytesIO(image))
+        check_size(*picture.size, UndrawableImageError)
+        # Each of these copies the whole frame: only when needed (a 600×800 face crop
+        # takes a third of the time without them).
+        if picture.getexif().get(ExifTags.Base.Orientation, 1) != 1:
+            picture = ImageOps.exif_transpose(picture)
+        if picture.mode != "RGB":
+            picture = picture.convert("RGB")
+        picture.load()  # decode now: errors belong to this try (and the file is closed)
     except UndrawableImageError:
         raise
     except Image.DecompressionBombError as err:
@@ -83,15 +89,17 @@ def _decode(image: bytes) -> Image.Image:
         raise UndrawableImageError(
             f"cannot decode the image ({type(err).__name__}: {err})"
         ) from err
+    return picture
 
 
 def _clamp(value: int, upper: int) -> int:
     return min(max(0, value), max(0, upper))
 
 
-# A face crop: the box grown by this share of its size on every side, at most this large.
+# A face crop: the box grown by this share of its size on every side, at most this large
+# (sharp in a 160 px tile on a 2× phone screen; most camera faces fit without resizing).
 CROP_MARGIN = 0.25
-CROP_SIZE = 256
+CROP_SIZE = 320
 
 
 def crop_face(image: bytes, box: Box) -> bytes:

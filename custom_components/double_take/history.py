@@ -57,6 +57,33 @@ _MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX results_frame ON results (frame);
     CREATE INDEX results_face ON results (face);
     """,
+    # 2: running totals per entry, kept by triggers: the caps are checked on every write,
+    # and counting 100,000 rows each time took longer than the write itself.
+    """
+    CREATE TABLE totals (
+        entry_id TEXT PRIMARY KEY,
+        rows INTEGER NOT NULL,
+        bytes INTEGER NOT NULL
+    );
+    INSERT INTO totals (entry_id, rows, bytes)
+        SELECT entry_id, COUNT(*), COALESCE(SUM(bytes), 0) FROM results GROUP BY entry_id;
+    CREATE TRIGGER results_added AFTER INSERT ON results BEGIN
+        INSERT OR IGNORE INTO totals (entry_id, rows, bytes) VALUES (NEW.entry_id, 0, 0);
+        UPDATE totals SET rows = rows + 1, bytes = bytes + NEW.bytes
+            WHERE entry_id = NEW.entry_id;
+    END;
+    CREATE TRIGGER results_removed AFTER DELETE ON results BEGIN
+        UPDATE totals SET rows = rows - 1, bytes = bytes - OLD.bytes
+            WHERE entry_id = OLD.entry_id;
+    END;
+    CREATE TRIGGER results_resized AFTER UPDATE OF bytes, entry_id ON results BEGIN
+        UPDATE totals SET rows = rows - 1, bytes = bytes - OLD.bytes
+            WHERE entry_id = OLD.entry_id;
+        INSERT OR IGNORE INTO totals (entry_id, rows, bytes) VALUES (NEW.entry_id, 0, 0);
+        UPDATE totals SET rows = rows + 1, bytes = bytes + NEW.bytes
+            WHERE entry_id = NEW.entry_id;
+    END;
+    """,
 )
 
 
@@ -310,11 +337,10 @@ class HistoryStore:
 
     def count(self) -> int:
         """Return the number of rows."""
-        return int(
-            self._query(
-                "SELECT COUNT(*) FROM results WHERE entry_id = ?", (self.entry_id,)
-            )[0][0]
+        rows = self._query(
+            "SELECT rows FROM totals WHERE entry_id = ?", (self.entry_id,)
         )
+        return int(rows[0][0]) if rows else 0
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -335,9 +361,8 @@ class HistoryStore:
     def _trim(self, db: sqlite3.Connection) -> list[str]:
         """Drop the oldest rows beyond ``max_rows`` or ``max_bytes``; return their files."""
         count, total = db.execute(
-            "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM results WHERE entry_id = ?",
-            (self.entry_id,),
-        ).fetchone()
+            "SELECT rows, bytes FROM totals WHERE entry_id = ?", (self.entry_id,)
+        ).fetchone() or (0, 0)
         if count <= self.max_rows and total <= self.max_bytes:
             return []
         dropped: list[str] = []

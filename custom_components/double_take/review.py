@@ -34,15 +34,13 @@ from homeassistant.util import dt as dt_util
 
 from .api.http import MAX_IMAGE_BYTES, looks_like_image
 from .api.images import image_problem
-from .api.models import UNKNOWN
 from .const import DOMAIN
 from .data import DoubleTakeConfigEntry, DoubleTakeData
 from .history import KINDS, MAX_PAGE, Record
 from .media_source import async_register_media_view, media_url
-from .services import valid_name
 from .signals import history_signal
 from .storage import TRAIN, InvalidNameError
-from .training import Trainer, TrainReport, train_lock
+from .training import Trainer, async_train_person, train_lock, trainable_name
 
 SIGNED_URL_LIFETIME: Final = timedelta(hours=1)
 UPLOAD_URL: Final = f"/api/{DOMAIN}/train/{{name}}"
@@ -223,40 +221,6 @@ async def ws_persons(
     connection.send_result(msg["id"], {"persons": persons})
 
 
-def _trainer(data: DoubleTakeData, hass: HomeAssistant) -> Trainer:
-    return Trainer(
-        hass,
-        detectors=data.detectors,
-        index=data.index,
-        media=data.media,
-        persons=data.persons,
-        health=data.health,
-    )
-
-
-def _person_name(name: str) -> str:
-    """Validate a name a face is assigned to (translated errors, as the actions)."""
-    name = valid_name(name)
-    if name.casefold() == UNKNOWN:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="reserved_name",
-            translation_placeholders={"name": name},
-        )
-    return name
-
-
-async def _async_train(
-    hass: HomeAssistant, data: DoubleTakeData, name: str, images: list[bytes]
-) -> TrainReport:
-    if not data.detectors:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="no_detectors"
-        )
-    async with train_lock(hass):
-        return await _trainer(data, hass).async_train(name, images)
-
-
 @ws_require_admin
 @websocket_command(
     {
@@ -272,19 +236,8 @@ async def ws_assign(
 ) -> None:
     """Name a recorded face: its crop trains every detector, the row becomes a match."""
     data = _entry_data(hass, msg.get("config_entry_id"))
-    name = _person_name(msg["name"])
-    record = await hass.async_add_executor_job(data.history.get, msg["result_id"])
-    if record is None or record.face is None:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="result_not_found",
-            translation_placeholders={"result_id": str(msg["result_id"])},
-        )
-    crop = await hass.async_add_executor_job(data.media.read, record.face)
-    report = await _async_train(hass, data, name, [crop])
-    await hass.async_add_executor_job(
-        data.history.mark_corrected, record.id, report.name
-    )
+    name = trainable_name(msg["name"])
+    report = await async_train_person(hass, data, name, result_ids=[msg["result_id"]])
     connection.send_result(msg["id"], report.as_dict())
 
 
@@ -302,7 +255,7 @@ async def ws_train_images(
 ) -> None:
     """Return a person's training images and which detectors learnt each."""
     data = _entry_data(hass, msg.get("config_entry_id"))
-    name = _person_name(msg["name"])
+    name = trainable_name(msg["name"])
     files = await hass.async_add_executor_job(data.media.train_digests, name)
     trained = {
         handle.kind: data.index.trained(handle.id, name) for handle in data.detectors
@@ -339,7 +292,7 @@ async def ws_delete_train_image(
 ) -> None:
     """Delete a training image; every detector forgets the person and relearns the rest."""
     data = _entry_data(hass, msg.get("config_entry_id"))
-    name = _person_name(msg["name"])
+    name = trainable_name(msg["name"])
     try:
         await hass.async_add_executor_job(
             data.media.delete_train_image, name, msg["file"]
@@ -351,7 +304,7 @@ async def ws_delete_train_image(
             translation_placeholders={"name": name, "file": msg["file"][:70]},
         ) from err
     async with train_lock(hass):
-        trainer = _trainer(data, hass)
+        trainer = Trainer.of(hass, data)
         removed = await trainer.async_remove(name)
         remaining = await hass.async_add_executor_job(data.media.train_digests, name)
         report = await trainer.async_train(name, []) if remaining else None
@@ -373,9 +326,9 @@ class TrainUploadView(HomeAssistantView):
         hass = request.app[KEY_HASS]
         try:
             data = _entry_data(hass, request.query.get("config_entry_id"))
-            person = _person_name(name)
+            person = trainable_name(name)
             images = await _read_uploads(request)
-            report = await _async_train(hass, data, person, images)
+            report = await async_train_person(hass, data, person, images=images)
         except HomeAssistantError as err:
             return self.json_message(str(err), HTTPStatus.BAD_REQUEST)
         return self.json(report.as_dict())

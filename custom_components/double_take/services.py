@@ -9,7 +9,6 @@ forgetting one is not for every user who may call actions.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-import re
 from typing import Any
 
 import probatio as vol
@@ -28,7 +27,6 @@ from homeassistant.helpers.service import (
     async_register_admin_service,
 )
 
-from .api.models import UNKNOWN
 from .api.sources import FixedImage, FrigateImage, ImageSource, UrlImage
 from .areas import room_for
 from .const import DOMAIN, MANUAL_CAMERA, PROCESSING_PARALLEL, PROCESSING_SERIAL
@@ -44,8 +42,13 @@ from .sources import (
     async_iter_images,
     async_read_image_file,
 )
-from .storage import InvalidNameError, validate_name
-from .training import Trainer, train_lock
+from .training import (
+    Trainer,
+    async_train_person,
+    train_lock,
+    trainable_name,
+    valid_name,
+)
 
 SERVICE_RECOGNIZE = "recognize"
 SERVICE_TRAIN = "train"
@@ -58,6 +61,7 @@ ATTR_IMAGE_PATH = "image_path"
 ATTR_CAMERA_ENTITY_ID = "camera_entity_id"
 ATTR_FRIGATE_EVENT_ID = "frigate_event_id"
 ATTR_FRIGATE_CAMERA = "frigate_camera"
+ATTR_RESULT_ID = "result_id"
 ATTR_ATTEMPTS = "attempts"
 ATTR_RESULTS = "results"
 ATTR_STOP_ON_MATCH = "stop_on_match"
@@ -72,7 +76,6 @@ RECOGNIZE_SOURCES = (
     ATTR_FRIGATE_EVENT_ID,
 )
 MAX_SOURCES = 50
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 _ATTEMPTS = vol.All(vol.Coerce(int), vol.Range(1, 20))
@@ -107,6 +110,9 @@ TRAIN_SCHEMA = vol.Schema(
         ),
         vol.Optional(ATTR_CAMERA_ENTITY_ID): cv.entity_domain("camera"),
         vol.Optional(ATTR_FRIGATE_CAMERA): cv.string,
+        vol.Optional(ATTR_RESULT_ID): vol.All(
+            cv.ensure_list, vol.Length(max=MAX_SOURCES), [vol.Coerce(int)]
+        ),
         vol.Optional(ATTR_ATTEMPTS, default=1): _ATTEMPTS,
     }
 )
@@ -250,35 +256,20 @@ def _raise_if_nothing_analyzed(result: RecognitionResult, source: str) -> None:
 # -- train, remove, purge --------------------------------------------------------------
 
 
-def _trainer(hass: HomeAssistant, data: DoubleTakeData) -> Trainer:
-    return Trainer(
-        hass,
-        detectors=data.detectors,
-        index=data.index,
-        media=data.media,
-        persons=data.persons,
-        health=data.health,
-    )
-
-
 async def _async_train(call: ServiceCall) -> ServiceResponse:
     hass = call.hass
-    name = valid_name(call.data[ATTR_NAME])
-    if name.casefold() == UNKNOWN:
-        # Detectors answer "unknown" for strangers: nobody can be trained as that.
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="reserved_name",
-            translation_placeholders={"name": name},
-        )
+    name = trainable_name(call.data[ATTR_NAME])
     data = _entry_data(call, need_detectors=True)
     sources = await _async_train_sources(hass, data, call.data)
-    async with train_lock(hass):
-        # Each image is saved before the next is fetched: a call of many large images
-        # does not hold them all in memory.
-        report = await _trainer(hass, data).async_train(
-            name, _train_images(sources) if sources else None
-        )
+    # Each image is saved before the next is fetched: a call of many large images does
+    # not hold them all in memory.
+    report = await async_train_person(
+        hass,
+        data,
+        name,
+        result_ids=call.data.get(ATTR_RESULT_ID, []),
+        images=_train_images(sources) if sources else None,
+    )
     return report.as_dict()
 
 
@@ -329,7 +320,7 @@ async def _async_remove(call: ServiceCall) -> ServiceResponse:
     name = valid_name(call.data[ATTR_NAME])
     data = _entry_data(call)
     async with train_lock(hass):
-        return await _trainer(hass, data).async_remove(name)
+        return await Trainer.of(hass, data).async_remove(name)
 
 
 async def _async_purge(call: ServiceCall) -> ServiceResponse:
@@ -338,18 +329,3 @@ async def _async_purge(call: ServiceCall) -> ServiceResponse:
         call.hass, data.media, data.history, data.settings.current
     )
     return dict(counts)
-
-
-def valid_name(name: str) -> str:
-    """Return the validated name, or raise a translated ServiceValidationError."""
-    try:
-        return validate_name(name)
-    except InvalidNameError as err:
-        shown = _CONTROL_CHARS.sub("�", str(name))
-        if len(shown) > 70:
-            shown = shown[:69] + "…"
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_name",
-            translation_placeholders={"name": shown},
-        ) from err

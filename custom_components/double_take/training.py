@@ -21,25 +21,60 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Se
 from dataclasses import dataclass, field
 from functools import partial
 import logging
-from typing import Any
+import re
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.util.hass_dict import HassKey
 
 from .api.errors import ApiError
-from .api.models import TrainingImage, TrainOutcome
+from .api.models import UNKNOWN, TrainingImage, TrainOutcome
 from .const import DOMAIN
 from .health import HealthMonitor
 from .index import PersonIndex
 from .persons import PersonRegistry
 from .pipeline import DetectorHandle
-from .storage import TRAIN, InvalidNameError, MediaStore, TrainFile
+from .storage import TRAIN, InvalidNameError, MediaStore, TrainFile, validate_name
+
+if TYPE_CHECKING:
+    from .data import DoubleTakeData
 
 _LOGGER = logging.getLogger(__name__)
 
 # Image bytes of one detector call, read from train/ just before it.
 MAX_TRAIN_CALL_BYTES = 64 * 1024 * 1024
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def valid_name(name: str) -> str:
+    """Return the validated name, or raise a translated ServiceValidationError."""
+    try:
+        return validate_name(name)
+    except InvalidNameError as err:
+        shown = _CONTROL_CHARS.sub("\ufffd", str(name))
+        if len(shown) > 70:
+            shown = shown[:69] + "…"
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_name",
+            translation_placeholders={"name": shown},
+        ) from err
+
+
+def trainable_name(name: str) -> str:
+    """Return the validated name of a person to train; "unknown" is refused.
+
+    Detectors answer "unknown" for strangers: nobody can be trained as that.
+    """
+    name = valid_name(name)
+    if name.casefold() == UNKNOWN:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="reserved_name",
+            translation_placeholders={"name": name},
+        )
+    return name
 
 
 @dataclass(slots=True)
@@ -50,6 +85,8 @@ class TrainReport:
     trained: list[dict[str, str]] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)
+    # Files a detector refused as images (no face, several faces…), not for being down.
+    refused: list[str] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         """Response of the train action."""
@@ -81,6 +118,18 @@ class Trainer:
         self.store = media
         self.persons = persons
         self.health = health
+
+    @classmethod
+    def of(cls, hass: HomeAssistant, data: DoubleTakeData) -> Trainer:
+        """Return the trainer of a loaded entry."""
+        return cls(
+            hass,
+            detectors=data.detectors,
+            index=data.index,
+            media=data.media,
+            persons=data.persons,
+            health=data.health,
+        )
 
     async def _async_person(self, name: str) -> tuple[str, str]:
         """(display name, train folder name) of ``name``, compared case-insensitively.
@@ -122,8 +171,7 @@ class Trainer:
         asked for, so they need not all be in memory at once.
         """
         display, folder = await self._async_person(name)
-        if images is not None:
-            await self._async_save(folder, images)
+        created = [] if images is None else await self._async_save(folder, images)
         files = await self._async_storage(self.store.train_files, folder)
         if not files:
             raise ServiceValidationError(
@@ -142,7 +190,9 @@ class Trainer:
             report.trained += part.trained
             report.skipped += part.skipped
             report.failed += part.failed
+            report.refused += part.refused
         await self.index.async_save()
+        await self._async_drop_refused(report, created)
         if report.failed and not report.trained and not report.skipped:
             first = report.failed[0]
             raise HomeAssistantError(
@@ -163,12 +213,33 @@ class Trainer:
         )
         return report
 
+    async def _async_drop_refused(
+        self, report: TrainReport, created: list[str]
+    ) -> None:
+        """Delete the images this call added that every detector refused as images.
+
+        A frame with two faces would otherwise stay in ``train/`` and fail again on
+        every later train call.
+        """
+        drop = {
+            path
+            for path in created
+            if report.refused.count(path) == len(self.detectors)
+        }
+        if not drop:
+            return
+        await self.hass.async_add_executor_job(self.store.remove_train_images, drop)
+        for row in report.failed:
+            if row["file"] in drop:
+                row["error"] += " (the image was not kept)"
+
     async def _async_save(
         self, folder: str, images: AsyncIterable[bytes] | Iterable[bytes]
-    ) -> None:
+    ) -> list[str]:
         """Save each image as it comes; on failure, delete the files this call added.
 
-        A source that gives no image fails the call, and nothing of it is kept.
+        A source that gives no image fails the call, and nothing of it is kept. Returns
+        the files that are new.
         """
         created: list[str] = []
         try:
@@ -184,6 +255,7 @@ class Trainer:
                     self.store.remove_train_images, created
                 )
             raise
+        return created
 
     async def _async_train_detector(
         self, handle: DetectorHandle, name: str, files: list[TrainFile]
@@ -260,6 +332,7 @@ class Trainer:
                 report.trained.append(_row(file, handle))
             else:
                 report.failed.append(_row(file, handle, outcome.error or "failed"))
+                report.refused.append(file.path)
         return None
 
     async def async_remove(self, name: str) -> dict[str, Any]:
@@ -305,14 +378,16 @@ class Trainer:
 
 
 async def _aiter(
-    images: AsyncIterable[bytes] | Iterable[bytes],
+    *sources: AsyncIterable[bytes] | Iterable[bytes] | None,
 ) -> AsyncIterator[bytes]:
-    if isinstance(images, AsyncIterable):
-        async for image in images:
-            yield image
-    else:
-        for image in images:
-            yield image
+    """Yield the images of every source in turn (None: no images)."""
+    for images in sources:
+        if isinstance(images, AsyncIterable):
+            async for image in images:
+                yield image
+        elif images is not None:
+            for image in images:
+                yield image
 
 
 def _batches(files: list[TrainFile]) -> list[list[TrainFile]]:
@@ -345,3 +420,43 @@ def train_lock(hass: HomeAssistant) -> asyncio.Lock:
     if (lock := hass.data.get(DATA_TRAIN_LOCK)) is None:
         lock = hass.data[DATA_TRAIN_LOCK] = asyncio.Lock()
     return lock
+
+
+async def async_train_person(
+    hass: HomeAssistant,
+    data: DoubleTakeData,
+    name: str,
+    *,
+    result_ids: Sequence[int] = (),
+    images: AsyncIterable[bytes] | Iterable[bytes] | None = None,
+) -> TrainReport:
+    """Train ``name`` on ``images`` and on the face crops of recorded results.
+
+    A result is one face (a frame with several faces has a row for each), so its crop
+    is the chosen face; the results become corrected matches of ``name``. Without
+    images and results, the images already in ``train/<name>/`` are trained.
+    """
+    if not data.detectors:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="no_detectors"
+        )
+    records = []
+    crops: list[bytes] = []
+    for result_id in dict.fromkeys(result_ids):
+        record = await hass.async_add_executor_job(data.history.get, result_id)
+        if record is None or record.face is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="result_not_found",
+                translation_placeholders={"result_id": str(result_id)},
+            )
+        records.append(record)
+        crops.append(await hass.async_add_executor_job(data.media.read, record.face))
+    source = _aiter(crops, images) if crops or images is not None else None
+    async with train_lock(hass):
+        report = await Trainer.of(hass, data).async_train(name, source)
+    for record in records:
+        await hass.async_add_executor_job(
+            data.history.mark_corrected, record.id, report.name
+        )
+    return report

@@ -136,11 +136,12 @@ class HttpDetector(Detector):
         self._authorization: str | None = None
         self._base = settings.url.rstrip("/")
         url = _parse_url(settings.url)
-        if url is not None and url.user is not None:
+        if url is not None and (url.user is not None or url.password is not None):
+            # ``with_user(None)`` drops the password too (``http://:pw@host`` included).
             self._base = str(url.with_user(None)).rstrip("/")
             try:
                 self._authorization = aiohttp.encode_basic_auth(
-                    url.user, url.password or ""
+                    url.user or "", url.password or ""
                 )
             except ValueError:
                 _LOGGER.warning(
@@ -285,7 +286,8 @@ def _parse_url(url: str) -> URL | None:
     try:
         return URL(url)
     except ValueError, TypeError:
-        _LOGGER.debug("Cannot parse detector URL %r", url)
+        # Not the URL itself: it may carry credentials.
+        _LOGGER.debug("Cannot parse a detector URL")
         return None
 
 

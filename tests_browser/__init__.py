@@ -1,0 +1,1 @@
+"""Browser tests: a real Home Assistant driven through its real frontend with Chromium."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 import io
 from pathlib import Path
+from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from PIL import Image
@@ -217,7 +218,13 @@ async def test_unknown_face_entities(
     client = await hass_client()
     response = await client.get("/api/image_proxy/image.double_take_unknown_last_face")
     assert response.status == 200
-    assert await response.read() == stranger
+    # The stranger's face with its margin, cropped out of the 640×480 frame.
+    box = hass.states.get("image.double_take_unknown_last_face").attributes["box"]
+    width, height = box["width"], box["height"]
+    assert Image.open(io.BytesIO(await response.read())).size == (
+        width + 2 * round(width / 4),
+        height + 2 * round(height / 4),
+    )
 
 
 async def test_images_served(
@@ -227,7 +234,7 @@ async def test_images_served(
     face_world: FaceWorld,
     hass_client: ClientSessionGenerator,
 ) -> None:
-    """The person image is the match image; the camera image has the face box drawn."""
+    """The person image is the face (cropped); the camera image has the face box drawn."""
     image = face_world.image(ALICE)
     frigate.set_snapshot(EVENT_ID, [image])
     await fire(hass, event_message())
@@ -236,7 +243,17 @@ async def test_images_served(
     response = await client.get("/api/image_proxy/image.double_take_alice_last_face")
     assert response.status == 200
     assert response.content_type == "image/jpeg"
-    assert await response.read() == image
+    left, top, width, height = ALICE.box
+    face = Image.open(io.BytesIO(await response.read()))
+    # The box with a quarter of its size as margin on every side, nothing else.
+    assert face.size == (width + 2 * round(width / 4), height + 2 * round(height / 4))
+    state = hass.states.get("image.double_take_alice_last_face")
+    assert state.attributes["box"] == {
+        "top": top,
+        "left": left,
+        "width": width,
+        "height": height,
+    }
 
     response = await client.get("/api/image_proxy/image.double_take_front_door")
     assert response.status == 200
@@ -273,7 +290,17 @@ async def test_recognition_switch_skips_camera(
     assert hass.states.get("sensor.double_take_alice").state == "front_door"
 
 
+@pytest.mark.parametrize(
+    ("box", "shows_face"),
+    [
+        ({"top": 100, "left": 200, "width": 150, "height": 180}, True),
+        (None, False),  # a state saved before face crops: the whole image
+        ({"top": "x"}, False),  # a broken attribute: the whole image
+    ],
+)
 async def test_state_restored_after_restart(
+    box: dict[str, Any] | None,
+    shows_face: bool,
     hass: HomeAssistant,
     mqtt: MqttMockHAClient,
     frigate: FrigateEmulator,
@@ -326,7 +353,7 @@ async def test_state_restored_after_restart(
                 State(
                     "image.double_take_alice_last_face",
                     seen.isoformat(),
-                    {"file": "matches/alice/old.jpg"},
+                    {"file": "matches/alice/old.jpg", "box": box},
                 ),
                 {},
             ),
@@ -349,7 +376,11 @@ async def test_state_restored_after_restart(
     response = await (await hass_client()).get(
         "/api/image_proxy/image.double_take_alice_last_face"
     )
-    assert await response.read() == picture
+    shown = await response.read()
+    if shows_face:
+        assert Image.open(io.BytesIO(shown)).size == (150 + 2 * 38, 180 + 2 * 45)
+    else:
+        assert shown == picture
 
 
 async def test_detector_health_and_repair(

@@ -5,16 +5,31 @@ from __future__ import annotations
 from http import HTTPStatus
 import os
 from pathlib import Path
+import re
 
 import pytest
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from pytest_homeassistant_custom_component.typing import (
+    ClientSessionGenerator,
+    MqttMockHAClient,
+)
 
 from homeassistant.components import media_source
 from homeassistant.components.media_player import BrowseError, MediaClass
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 
-from .common import make_entry, setup_entry
+from .common import (
+    ALICE,
+    EVENT_ID,
+    FAST,
+    event_message,
+    fire,
+    make_entry,
+    setup_entry,
+    setup_frigate_entry,
+)
+from .emulators.compreface import CompreFaceEmulator
+from .emulators.frigate import FrigateEmulator
 from .emulators.world import FaceWorld
 
 PREFIX = "media-source://double_take"
@@ -158,3 +173,32 @@ async def test_resolve_and_serve(
         await media_source.async_resolve_media(
             hass, f"{PREFIX}/local/descriptors.jpg", None
         )
+
+
+async def test_saved_images_are_titled_with_name_confidence_and_camera(
+    hass: HomeAssistant,
+    mqtt: MqttMockHAClient,
+    frigate: FrigateEmulator,
+    compreface: CompreFaceEmulator,
+    face_world: FaceWorld,
+) -> None:
+    """A match from an event is titled "alice 98 % · front_door · time"; older files by time."""
+    await setup_frigate_entry(
+        hass, frigate, compreface, known=("alice",), options={**FAST}
+    )
+    assert await async_setup_component(hass, "media_source", {})
+    frigate.set_snapshot(EVENT_ID, [face_world.image(ALICE)])
+    await fire(hass, event_message())
+    old = Path(hass.config.path("double_take", "matches", "alice", "old.jpg"))
+    old.write_bytes(face_world.image(ALICE))
+    os.utime(old, (1000, 1000))
+    alice = await media_source.async_browse_media(hass, f"{PREFIX}/matches/alice")
+    titles = [child.title for child in alice.children]
+    confidence = round(
+        hass.states.get("sensor.double_take_alice").attributes["confidence"]
+    )
+    assert re.fullmatch(
+        rf"alice {confidence} % · front_door · \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d",
+        titles[0],
+    ), titles
+    assert re.fullmatch(r"alice · 19\d\d-\d\d-\d\d \d\d:\d\d:\d\d", titles[1]), titles

@@ -28,13 +28,15 @@ from .aio import BackgroundLoop
 from .hass_process import REPO
 
 FACES = REPO / "tests" / "fixtures" / "faces"
-PHOTOS: dict[str, str | None] = {
-    "obama.jpg": "obama",
-    "obama2.jpg": "obama",
-    "biden.jpg": "biden",
+PHOTOS: dict[str, FaceSpec | None] = {
+    "obama.jpg": FaceSpec("obama", (182, 60, 158, 178)),
+    "obama2.jpg": FaceSpec("obama", (64, 120, 190, 214)),
+    "biden.jpg": FaceSpec("biden", (243, 106, 225, 252)),
     "no_face.jpg": None,
 }
-"""The photos in tests/fixtures/faces/ and who is on each (None: nobody)."""
+"""The photos in tests/fixtures/faces/ and who is on each (None: nobody), with the box a
+detector reports: where the face really is (dlib's box, grown as CompreFace's are), so
+face crops and the boxes drawn on frames show the face."""
 
 __all__ = [
     "COMPREFACE_KEY",
@@ -62,8 +64,8 @@ class Emulators:
         """Create the servers and register the fixture photos (nothing listens yet)."""
         self.loop = loop
         self.world = FaceWorld()
-        for name, identity in PHOTOS.items():
-            faces = [] if identity is None else [FaceSpec(identity)]
+        for name, face in PHOTOS.items():
+            faces = [] if face is None else [face]
             self.world.register(face_photo(name).read_bytes(), faces)
         self.frigate = FrigateEmulator(self.world)
         self.compreface = CompreFaceEmulator(self.world)

@@ -38,7 +38,7 @@ INSTALL_TIMEOUT = 180_000  # ms; the README promises "under a minute" on a first
 
 
 def test_quick_start(page: Page, hass: Hass) -> None:
-    """README Quick start, steps 2 to 6, through the UI only."""
+    """README Quick start, steps 2 to 7, through the UI only."""
     # 2. Add the integration: Settings → Devices & services → Add integration →
     #    Double Take; leave Frigate URL empty; Submit.
     open_integrations(page)
@@ -64,23 +64,27 @@ def test_quick_start(page: Page, hass: Hass) -> None:
     entries = hass.api.entries("double_take")
     assert [entry["state"] for entry in entries] == ["loaded"]
 
-    # 4. Add photos: Media → My media → Manage → Add media.
+    # 4. Name a face in the panel: Double Take (sidebar) → People → Add person, type the
+    #    name, pick photos, Add and train; the person's page lists what was learnt.
     train_photo, visitor_photo = face_photo("obama.jpg"), face_photo("obama2.jpg")
-    upload_media(page, [train_photo, visitor_photo])
+    page.get_by_role("link", name="Double Take", exact=True).click()
+    panel = page.locator("double-take-panel")
+    panel.get_by_test_id("tab-people").click()
+    panel.get_by_test_id("add-person").click()
+    panel.get_by_test_id("new-person-name").fill("obama")
+    panel.get_by_test_id("new-person-files").set_input_files([train_photo])
+    panel.get_by_test_id("new-person-submit").click()
+    expect(panel.get_by_test_id("person-name")).to_have_text("obama", timeout=30_000)
+    expect(panel.get_by_test_id("train-image")).to_have_count(1)
+    expect(panel.get_by_test_id("train-image")).to_contain_text("local")
+
+    # 5. Add a photo to test with: Media → My media → Manage → Add media.
+    upload_media(page, [visitor_photo])
     media = hass.media_dir
-    assert (media / train_photo.name).read_bytes() == train_photo.read_bytes()
+    assert (media / visitor_photo.name).read_bytes() == visitor_photo.read_bytes()
 
-    # 5. Train: Settings → Tools → Actions, YAML mode.
+    # 6. Recognize: Settings → Tools → Actions, YAML mode.
     open_actions(page)
-    trained = perform_action(
-        page,
-        f"action: double_take.train\ndata:\n  name: obama\n"
-        f"  image_path:\n    - {media / train_photo.name}\n",
-    )
-    assert trained["name"] == "obama"
-    assert [item["detector"] for item in trained["trained"]] == ["local"]
-
-    # 6. Recognize the other photo.
     recognized = perform_action(
         page,
         f"action: double_take.recognize\ndata:\n"
@@ -89,6 +93,13 @@ def test_quick_start(page: Page, hass: Hass) -> None:
     matches = recognized["matches"]
     assert [match["name"] for match in matches] == ["obama"], recognized
     assert matches[0]["confidence"] >= 50
+
+    # 7. See it in the panel: Double Take → Faces shows the face as a match of obama.
+    page.get_by_role("link", name="Double Take", exact=True).click()
+    panel.get_by_test_id("tab-faces").click()
+    tile = panel.locator('[data-testid="face-tile"][data-kind="match"]')
+    expect(tile).to_have_count(1, timeout=15_000)
+    expect(tile).to_have_attribute("data-name", "obama")
 
 
 def _ensure_entry(hass: Hass) -> None:

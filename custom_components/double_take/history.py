@@ -87,7 +87,7 @@ _MIGRATIONS: Final[tuple[str, ...]] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NewRecord:
     """A face to record: what the run found and where its frame and crop are saved."""
 
@@ -106,24 +106,12 @@ class NewRecord:
     bytes: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """A recorded face, as the history returns it."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Record(NewRecord):
+    """A recorded face, as the history returns it: its row id, and whether a user named it."""
 
     id: int
-    time: float
-    source: str
-    camera: str
-    event_id: str
-    kind: str
-    name: str
-    confidence: float
-    detector: str
-    box: dict[str, int]
-    detections: list[dict[str, Any]]
-    frame: str | None
-    face: str | None
-    corrected: bool
+    corrected: bool = False
 
     def files(self) -> list[str]:
         """Return the saved frame and crop (relative to ``double_take/``)."""
@@ -421,5 +409,6 @@ def _record(row: sqlite3.Row) -> Record:
         detections=orjson.loads(row["detections"]),
         frame=row["frame"],
         face=row["face"],
+        bytes=row["bytes"],
         corrected=bool(row["corrected"]),
     )

@@ -12,8 +12,9 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import RestoreEntity
 from homeassistant.util import dt as dt_util
 
+from .api.models import Box
 from .data import DoubleTakeConfigEntry
-from .draw import Label, draw_faces
+from .draw import Label, UndrawableImageError, crop_face, draw_faces
 from .entity import (
     CameraResultEntity,
     PersonEntity,
@@ -27,6 +28,7 @@ _LOGGER = logging.getLogger(__name__)
 
 PARALLEL_UPDATES = 0
 ATTR_FILE = "file"
+ATTR_BOX = "box"
 
 
 async def async_setup_entry(
@@ -56,12 +58,14 @@ def content_type(data: bytes) -> str:
 
 
 class PersonImage(PersonEntity, ImageEntity, RestoreEntity):
-    """``image.double_take_NAME_last_face``: the image of the person's last match.
+    """``image.double_take_NAME_last_face``: the face of the person's last match.
 
-    Named "Last face" (its translation key): with no name of its own it would share
-    "Double Take NAME" with the person sensor, which keeps the device's name because
-    ``sensor.double_take_NAME`` is the original's entity id. Installs from before keep
-    ``image.double_take_NAME`` (the entity registry keeps ids).
+    The face is cropped (box and margin, as the history's crops) from the saved image
+    when someone asks for it, in the executor; the whole image is shown when the face
+    cannot be cropped. Named "Last face" (its translation key): with no name of its own
+    it would share "Double Take NAME" with the person sensor, which keeps the device's
+    name because ``sensor.double_take_NAME`` is the original's entity id. Installs from
+    before keep ``image.double_take_NAME`` (the entity registry keeps ids).
     """
 
     _attr_translation_key = "person"
@@ -74,36 +78,62 @@ class PersonImage(PersonEntity, ImageEntity, RestoreEntity):
         ImageEntity.__init__(self, hass)
         self._media = media
         self._image: bytes | None = None
+        self._face: bytes | None = None
+        self._box: Box | None = None
         self._file: str | None = None
+        self._crop_lock = asyncio.Lock()
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
-        """The saved file (under double_take/), used to show the image after a restart."""
-        return {ATTR_FILE: self._file}
+        """The saved file (under double_take/) and the face's box in it.
+
+        Used to show the face again after a restart.
+        """
+        return {
+            ATTR_FILE: self._file,
+            ATTR_BOX: self._box.as_dict() if self._box is not None else None,
+        }
 
     async def _async_restore(self) -> None:
-        """Restore the last image's file and time."""
+        """Restore the last image's file, face box and time."""
         if (last := await self.async_get_last_state()) is not None:
             self._file = last.attributes.get(ATTR_FILE)
+            self._box = _restored_box(last.attributes.get(ATTR_BOX))
             self._attr_image_last_updated = dt_util.parse_datetime(last.state)
 
     @callback
     def _handle_match(self, result: RecognitionResult, hit: FaceHit) -> None:
         self._image = hit.image
+        self._face = None
+        self._box = hit.face.box
         self._file = hit.image_path
-        self._attr_content_type = content_type(hit.image)
         self._attr_image_last_updated = result.time
         self.async_write_ha_state()
 
     async def async_image(self) -> bytes | None:
-        """Return the last image: in memory, or read back from its file after a restart."""
-        if self._image is None and self._file:
-            self._image = await self.hass.async_add_executor_job(
-                self._read_file, self._file
-            )
-            if self._image is not None:
-                self._attr_content_type = content_type(self._image)
-        return self._image
+        """Return the last face: cropped on first request, after a restart from its file."""
+        async with self._crop_lock:
+            if self._face is None:
+                self._face = await self.hass.async_add_executor_job(
+                    self._crop, self._image, self._file, self._box
+                )
+            if self._face is not None:
+                self._attr_content_type = content_type(self._face)
+            return self._face
+
+    def _crop(
+        self, image: bytes | None, file: str | None, box: Box | None
+    ) -> bytes | None:
+        """Crop the face out of ``image`` (or the saved ``file``); blocking."""
+        if image is None and file:
+            image = self._read_file(file)
+        if image is None or box is None:
+            return image
+        try:
+            return crop_face(image, box)
+        except UndrawableImageError as err:
+            _LOGGER.debug("Showing the whole image of %s: %s", self.person, err)
+            return image
 
     def _read_file(self, relative: str) -> bytes | None:
         """Read a saved image back; the restored attribute is untrusted, so validate it."""
@@ -111,6 +141,15 @@ class PersonImage(PersonEntity, ImageEntity, RestoreEntity):
             return self._media.image_path(relative).read_bytes()
         except InvalidNameError, OSError:
             return None
+
+
+def _restored_box(value: Any) -> Box | None:
+    """Return the face box of a restored state (untrusted: ``from_rect`` clamps)."""
+    if not isinstance(value, dict) or not {"top", "left", "width", "height"} <= set(
+        value
+    ):
+        return None
+    return Box.from_rect(value["top"], value["left"], value["width"], value["height"])
 
 
 class CameraImage(CameraResultEntity, ImageEntity):

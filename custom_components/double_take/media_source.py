@@ -30,6 +30,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN, STORAGE_DIR
+from .media_titles import image_title
 from .storage import (
     BROWSABLE,
     MATCHES,
@@ -162,7 +163,11 @@ class DoubleTakeMediaSource(MediaSource):
             identifier=image.path,
             media_class=MediaClass.IMAGE,
             media_content_type=mime_type(image.path) or "image/jpeg",
-            title=taken.strftime("%Y-%m-%d %H:%M:%S"),
+            title=image_title(
+                image.name,
+                image.path.split("/")[1] if image.path.count("/") == 2 else None,
+                taken.strftime("%Y-%m-%d %H:%M:%S"),
+            ),
             can_play=True,
             can_expand=False,
             thumbnail=media_url(image.path),

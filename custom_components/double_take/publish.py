@@ -24,6 +24,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from .api.errors import ApiError
 from .api.frigate import FrigateClient
 from .const import EVENT_MATCH, EVENT_RESULT, EVENT_UNKNOWN
+from .media_titles import saved_image_stem
 from .options import LiveSettings, Settings
 from .persons import PersonRegistry
 from .recorder import ResultRecorder
@@ -261,7 +262,7 @@ class ResultPublisher:
             if person is None and id(hit.image) in unknown_files:
                 planned[id(hit)] = unknown_files[id(hit.image)]
                 continue
-            stem = f"{result.id}-{hit.type}-{hit.attempt}"
+            stem = saved_image_stem(result, hit)
             try:
                 path = self._media.plan_image_path(folder, person, stem, hit.image)
             except InvalidNameError as err:

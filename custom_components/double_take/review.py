@@ -193,17 +193,29 @@ async def ws_persons(
 ) -> None:
     """Return every known person: training images, trained detectors, last seen."""
     data = _entry_data(hass, msg.get("config_entry_id"))
+
+    names = list(data.persons.names)  # read on the loop, which owns the registry
+
+    def read() -> list[tuple[str, int, Record | None]]:
+        # One executor job for every person: their folder and their last match.
+        return [
+            (
+                name,
+                len(data.media.images(TRAIN, name)),
+                next(
+                    iter(data.history.page(kind="match", name=name, limit=1).records),
+                    None,
+                ),
+            )
+            for name in names
+        ]
+
     persons = []
-    for name in data.persons.names:
-        images = await hass.async_add_executor_job(data.media.images, TRAIN, name)
-        page = await hass.async_add_executor_job(
-            partial(data.history.page, kind="match", name=name, limit=1)
-        )
-        last = page.records[0] if page.records else None
+    for name, train_images, last in await hass.async_add_executor_job(read):
         persons.append(
             {
                 "name": name,
-                "train_images": len(images),
+                "train_images": train_images,
                 "detectors": [
                     handle.kind
                     for handle in data.detectors

@@ -296,6 +296,7 @@ async def test_recognition_switch_skips_camera(
         ({"top": 100, "left": 200, "width": 150, "height": 180}, True),
         (None, False),  # a state saved before face crops: the whole image
         ({"top": "x"}, False),  # a broken attribute: the whole image
+        ({"top": 9000, "left": 9000, "width": 9, "height": 9}, False),  # not in it
     ],
 )
 async def test_state_restored_after_restart(

@@ -88,22 +88,22 @@ class Scenario:
     recorded: set[str] = field(default_factory=set)
 
     def ws(self, message_type: str, **fields: Any) -> Any:
-        """A review API command on the entry, as the owner."""
+        """Send a review API command about the entry, as the owner; its result."""
         return self.hass.api.ws(
             {"type": message_type, "config_entry_id": self.entry_id, **fields}
         )
 
     def results(self) -> dict[str, dict[str, Any]]:
-        """The recorded faces by event id (the newest of an event)."""
+        """Return the recorded faces by event id (the newest of an event)."""
         rows = self.ws(f"{DOMAIN}/results", limit=200)["results"]
         return {row["event_id"]: row for row in reversed(rows)}
 
     def result_id(self, event: Event) -> int:
-        """The id of the face recorded for ``event``."""
+        """Return the id of the face recorded for ``event``."""
         return cast("int", self.results()[event.event_id]["id"])
 
     def persons(self) -> list[str]:
-        """The names the People view lists."""
+        """Return the names the People view lists."""
         return [p["name"] for p in self.ws(f"{DOMAIN}/persons")["persons"]]
 
     def publish(self, event: Event) -> None:
@@ -220,7 +220,7 @@ def _train(hass: Hass, name: str, photo: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def scenario(hass: Hass, emulators: Emulators, frigate_mqtt: FrigateMqtt) -> Scenario:
-    """The entry (Frigate + CompreFace, unknown faces kept) with obama trained."""
+    """Set up the entry (Frigate + CompreFace, unknown faces kept), train obama."""
     entry_id = _create_entry(hass, emulators)
     _set_options(
         hass,
@@ -252,7 +252,7 @@ def open_panel(page: Page, view: str = "") -> None:
 
 
 def tile(page: Page, result_id: int) -> Locator:
-    """The Faces view's tile of a recorded face."""
+    """Return the Faces view's tile of a recorded face."""
     return page.locator(f'[data-testid="face-tile"][data-id="{result_id}"]')
 
 
@@ -321,6 +321,13 @@ def test_faces_arrive_live(page: Page, scenario: Scenario) -> None:
     expect(tiles).to_have_count(len(EVENTS))
 
 
+def compreface_subjects(scenario: Scenario) -> set[str]:
+    """Return the subjects the CompreFace emulator learnt (lower case)."""
+    return scenario.emulators.loop.call(
+        lambda: {name.lower() for name in scenario.emulators.compreface.subjects}
+    )
+
+
 def test_name_an_unknown_face(page: Page, scenario: Scenario) -> None:
     """A stranger's detail → This is… → a new name: the tile is a match, People has them."""
     scenario.ensure_faces()
@@ -336,22 +343,31 @@ def test_name_an_unknown_face(page: Page, scenario: Scenario) -> None:
     dialog = page.get_by_test_id("assign-dialog")
     expect(dialog).to_be_visible()
     # The known person is offered; a new name is typed.
-    expect(dialog.get_by_test_id("assign-choice")).to_have_attribute("data-name", TRAINED)
+    expect(dialog.get_by_test_id("assign-choice")).to_have_attribute(
+        "data-name", TRAINED
+    )
     expect(dialog.get_by_test_id("assign-submit")).to_be_disabled()
     dialog.get_by_test_id("assign-name").fill(NEW_NAME)
     dialog.get_by_test_id("assign-submit").click()
     expect(dialog).to_have_count(0, timeout=RUN_TIMEOUT)
     expect(page.get_by_test_id("assign-error")).to_have_count(0)
 
-    # The detail and the tile now say who it is.
+    # The detail and the tile now say who it is, and that you said so (the confidence
+    # was the detector's answer before).
     expect(detail).to_contain_text(NEW_NAME)
     expect(detail.locator(".badge.match")).to_be_visible()
+    why = detail.get_by_test_id("detail-why")
+    expect(why).to_contain_text("A match: you named this face.")
+    expect(why).to_contain_text(f"named {NEW_NAME} by you")
+    expect(why).not_to_contain_text("by compreface")
     detail.get_by_test_id("detail-close").click()
     expect(detail).to_have_count(0)
     named = tile(page, stranger)
     expect(named).to_have_attribute("data-kind", "match")
     expect(named).to_have_attribute("data-name", NEW_NAME)
     expect(named.get_by_test_id("face-name")).to_have_text(NEW_NAME)
+    expect(named.locator(".badge")).to_have_attribute("title", "Named by you")
+    expect(named).not_to_contain_text("%")  # not the detector's confidence any more
     row = scenario.results()[STRANGER.event_id]
     assert (row["kind"], row["name"], row["corrected"]) == ("match", NEW_NAME, True)
 
@@ -361,15 +377,10 @@ def test_name_an_unknown_face(page: Page, scenario: Scenario) -> None:
     expect(card).to_be_visible()
     expect(card).to_contain_text("1 training image")
     expect(card).to_contain_text("compreface")
-    expect(page.locator(f'[data-testid="person-card"][data-name="{TRAINED}"]')).to_be_visible()
-    assert emulators_subjects(scenario) == {TRAINED, NEW_NAME}
-
-
-def emulators_subjects(scenario: Scenario) -> set[str]:
-    """The subjects the CompreFace emulator was trained on (lower case)."""
-    return scenario.emulators.loop.call(
-        lambda: {name.lower() for name in scenario.emulators.compreface.subjects}
-    )
+    expect(
+        page.locator(f'[data-testid="person-card"][data-name="{TRAINED}"]')
+    ).to_be_visible()
+    assert compreface_subjects(scenario) == {TRAINED, NEW_NAME}
 
 
 def test_upload_a_training_image(page: Page, scenario: Scenario) -> None:
@@ -484,25 +495,31 @@ def test_detectors_and_train_all(page: Page, scenario: Scenario) -> None:
     expect(page.get_by_test_id("train-all")).to_be_enabled()
 
 
+def still_shoot(page: Page, name: str) -> None:
+    """``shoot`` with the mouse out of the way (no hover effect in the pictures)."""
+    page.mouse.move(1279, 799)
+    shoot(page, name)
+
+
 def test_screenshots(page: Page, scenario: Scenario) -> None:
     """docs/screenshots/panel-*.png: every view with this module's data."""
     scenario.ensure_named()
     open_panel(page)
     expect_images_loaded(page.get_by_test_id("face-grid").locator("img"))
-    shoot(page, "panel-faces")
+    still_shoot(page, "panel-faces")
 
     open_face(page, scenario.result_id(MISS))
-    shoot(page, "panel-face-detail")
+    still_shoot(page, "panel-face-detail")
     page.get_by_test_id("detail-close").click()
 
     page.get_by_test_id("tab-people").click()
     expect_images_loaded(page.get_by_test_id("person-card").locator("img"))
-    shoot(page, "panel-people")
+    still_shoot(page, "panel-people")
 
-    page.locator(f'[data-testid="person-card"][data-name="{TRAINED}"]').click()
+    page.locator(f'[data-testid="person-card"][data-name="{NEW_NAME}"]').click()
     expect_images_loaded(page.get_by_test_id("train-image").locator("img"))
-    shoot(page, "panel-person")
+    still_shoot(page, "panel-person")
 
     page.get_by_test_id("tab-detectors").click()
     expect(page.get_by_test_id("detector-card")).to_have_count(1)
-    shoot(page, "panel-detectors")
+    still_shoot(page, "panel-detectors")

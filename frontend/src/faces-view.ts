@@ -398,11 +398,15 @@ export class DtFaces extends LitElement {
                   @change=${() => this.toggle(result.id)}
                 />
               </label>
-              <span class="badge ${result.kind} kind">${result.corrected ? "✓ " : ""}${KIND_LABELS[result.kind]}</span>
+              <span class="badge ${result.kind} kind" title=${result.corrected ? "Named by you" : nothing}
+                >${result.corrected ? "✓ " : ""}${KIND_LABELS[result.kind]}</span
+              >
             </div>
             <div class="meta">
               <div class="name" data-testid="face-name">${displayName(result)}</div>
-              <div class="secondary small">${percent(result.confidence)} · ${result.camera}</div>
+              <div class="secondary small">
+                ${result.corrected ? result.camera : `${percent(result.confidence)} · ${result.camera}`}
+              </div>
               <div class="secondary small" title=${absoluteTime(result.time, language)}>
                 ${relativeTime(result.time, language)}
               </div>
@@ -461,7 +465,9 @@ export class DtFaces extends LitElement {
           <div class="facts">
             <dl>
               <dt>Confidence</dt>
-              <dd>${percent(result.confidence)} (${result.detector})</dd>
+              <dd>
+                ${percent(result.confidence)} (${result.detector}${result.corrected ? ", before you named it" : ""})
+              </dd>
               <dt>Camera</dt>
               <dd>${result.camera}</dd>
               <dt>Time</dt>
@@ -491,6 +497,22 @@ export class DtFaces extends LitElement {
   }
 
   private renderWhy(result: FaceResult): TemplateResult {
+    if (result.corrected) {
+      // The row's name is yours; its confidence and detections are what the detectors
+      // answered before: the rules below would judge your name by their answer.
+      const answers = result.detections.filter((d) => !d.error && d.name != null);
+      return html`<div class="why" data-testid="detail-why">
+        <div><b>A match: you named this face.</b></div>
+        <ul>
+          <li class="ok">✓ named ${result.name} by you</li>
+          ${answers.map(
+            (d) => html`<li class="secondary">
+              ${d.detector} had answered ${d.name} (${percent(d.confidence)})
+            </li>`,
+          )}
+        </ul>
+      </div>`;
+    }
     const rules = this.info.rules;
     const area = result.box.width * result.box.height;
     const named = result.name.toLowerCase() !== "unknown";
@@ -515,9 +537,7 @@ export class DtFaces extends LitElement {
     ];
     const verdict =
       result.kind === "match"
-        ? result.corrected
-          ? "A match: you named this face."
-          : "A match: every rule is met."
+        ? "A match: every rule is met."
         : result.kind === "miss"
           ? "A miss: the detector named someone, but not surely enough."
           : `Unknown: nobody known, or confidence below ${rules.unknown_confidence} % (unknown_confidence).`;
@@ -833,6 +853,37 @@ export class DtFaces extends LitElement {
         .detections th:nth-child(3),
         .detections td:nth-child(3) {
           display: none;
+        }
+        /* Full screen on a phone: the frame leaves room for the facts, and the title
+           (with Close) and the actions stay in view while the rest scrolls. */
+        .frame img {
+          max-height: 45vh;
+        }
+        .detail .detail-head,
+        .detail .actions {
+          position: sticky;
+          z-index: 1;
+          background: var(--dt-card);
+          margin-left: -14px;
+          margin-right: -14px;
+          padding-left: 14px;
+          padding-right: 14px;
+        }
+        .detail .detail-head {
+          top: -14px;
+          margin-top: -14px;
+          padding-top: 14px;
+          margin-bottom: 8px;
+        }
+        .detail .detail-head h2 {
+          margin-bottom: 8px;
+        }
+        .detail .actions {
+          bottom: -14px;
+          margin-bottom: -14px;
+          padding-top: 10px;
+          padding-bottom: calc(14px + env(safe-area-inset-bottom, 0px));
+          border-top: 1px solid var(--dt-divider);
         }
       }
     `,

@@ -223,10 +223,15 @@ export const shared = css`
     }
     .scrim {
       padding: 0;
-      align-items: stretch;
     }
-    .dialog,
+    /* A question ("This is…", a confirmation) stays a card in the middle; a face's
+       detail takes the whole screen. */
+    .dialog {
+      width: calc(100% - 24px);
+      max-height: calc(100% - 24px);
+    }
     .dialog.wide {
+      align-self: stretch;
       max-height: 100%;
       border-radius: 0;
       width: 100%;

@@ -25,11 +25,6 @@ from homeassistant.components import frontend, panel_custom
 from homeassistant.components.http import StaticPathConfig  # type: ignore[attr-defined]  # re-exported
 from homeassistant.components.websocket_api import async_register_command
 from homeassistant.components.websocket_api.connection import ActiveConnection
-from homeassistant.components.websocket_api.decorators import (
-    async_response,
-    require_admin as ws_require_admin,
-    websocket_command,
-)
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -40,6 +35,7 @@ from homeassistant.util.hass_dict import HassKey
 from .const import DOMAIN
 from .data import DoubleTakeConfigEntry, DoubleTakeData
 from .history import MAX_PAGE
+from .review import admin_command
 from .services import SERVICE_REMOVE, SERVICE_TRAIN
 from .storage import TRAIN, MediaStore
 
@@ -51,8 +47,6 @@ BUNDLE: Final = Path(__file__).parent / "frontend" / "double-take-panel.js"
 BUNDLE_URL: Final = f"/{DOMAIN}_static/double-take-panel.js"
 
 DATA_PANEL_STATIC: HassKey[bool] = HassKey(f"{DOMAIN}_panel_static")
-
-_ENTRY: dict[Any, Any] = {vol.Optional("config_entry_id"): str}
 
 
 async def async_setup_panel(hass: HomeAssistant, entry: DoubleTakeConfigEntry) -> None:
@@ -107,9 +101,7 @@ def _need_detectors(data: DoubleTakeData) -> None:
 # -- info ------------------------------------------------------------------------------
 
 
-@ws_require_admin
-@websocket_command({vol.Required("type"): "double_take/info", **_ENTRY})
-@async_response
+@admin_command("double_take/info")
 async def ws_info(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
 ) -> None:
@@ -193,9 +185,7 @@ def _detectors(data: DoubleTakeData) -> list[dict[str, Any]]:
 # -- training --------------------------------------------------------------------------
 
 
-@ws_require_admin
-@websocket_command({vol.Required("type"): "double_take/train_all", **_ENTRY})
-@async_response
+@admin_command("double_take/train_all")
 async def ws_train_all(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
 ) -> None:
@@ -227,16 +217,13 @@ async def ws_train_all(
     connection.send_result(msg["id"], {"results": results, "failed": failed})
 
 
-@ws_require_admin
-@websocket_command(
+@admin_command(
+    "double_take/remove_person",
     {
-        vol.Required("type"): "double_take/remove_person",
-        **_ENTRY,
         vol.Required("name"): str,
         vol.Optional("delete_images", default=False): bool,
-    }
+    },
 )
-@async_response
 async def ws_remove_person(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
 ) -> None:

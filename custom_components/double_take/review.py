@@ -7,6 +7,7 @@ an ``<img>`` tag. Errors are Home Assistant's translated errors.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 from http import HTTPStatus
@@ -19,6 +20,10 @@ from homeassistant.components.http.auth import async_sign_path
 from homeassistant.components.http.decorators import require_admin
 from homeassistant.components.websocket_api import async_register_command
 from homeassistant.components.websocket_api.connection import ActiveConnection
+from homeassistant.components.websocket_api.const import (
+    AsyncWebSocketCommandHandler,
+    WebSocketCommandHandler,
+)
 from homeassistant.components.websocket_api.decorators import (
     async_response,
     require_admin as ws_require_admin,
@@ -47,6 +52,18 @@ UPLOAD_URL: Final = f"/api/{DOMAIN}/train/{{name}}"
 MAX_UPLOAD_FILES: Final = 20
 
 _ENTRY: dict[Any, Any] = {vol.Optional("config_entry_id"): str}
+
+
+def admin_command(
+    command: str, fields: dict[Any, Any] | None = None
+) -> Callable[[AsyncWebSocketCommandHandler], WebSocketCommandHandler]:
+    """Declare an admin-only async WebSocket command with an optional ``config_entry_id``."""
+
+    def decorate(handler: AsyncWebSocketCommandHandler) -> WebSocketCommandHandler:
+        schema = {vol.Required("type"): command, **_ENTRY, **(fields or {})}
+        return ws_require_admin(websocket_command(schema)(async_response(handler)))
+
+    return decorate
 
 
 @callback
@@ -100,19 +117,16 @@ def result_json(hass: HomeAssistant, record: Record) -> dict[str, Any]:
 # -- history ---------------------------------------------------------------------------
 
 
-@ws_require_admin
-@websocket_command(
+@admin_command(
+    "double_take/results",
     {
-        vol.Required("type"): "double_take/results",
-        **_ENTRY,
         vol.Optional("kind"): vol.In(KINDS),
         vol.Optional("name"): str,
         vol.Optional("camera"): str,
         vol.Optional("limit", default=50): vol.All(int, vol.Range(1, MAX_PAGE)),
         vol.Optional("before"): int,
-    }
+    },
 )
-@async_response
 async def ws_results(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
 ) -> None:
@@ -163,15 +177,12 @@ def ws_subscribe_results(
     connection.send_result(msg["id"])
 
 
-@ws_require_admin
-@websocket_command(
+@admin_command(
+    "double_take/delete_results",
     {
-        vol.Required("type"): "double_take/delete_results",
-        **_ENTRY,
         vol.Required("result_ids"): vol.All([int], vol.Length(min=1, max=MAX_PAGE)),
-    }
+    },
 )
-@async_response
 async def ws_delete_results(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
 ) -> None:
@@ -185,9 +196,7 @@ async def ws_delete_results(
 # -- persons and training --------------------------------------------------------------
 
 
-@ws_require_admin
-@websocket_command({vol.Required("type"): "double_take/persons", **_ENTRY})
-@async_response
+@admin_command("double_take/persons")
 async def ws_persons(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
 ) -> None:
@@ -233,16 +242,13 @@ async def ws_persons(
     connection.send_result(msg["id"], {"persons": persons})
 
 
-@ws_require_admin
-@websocket_command(
+@admin_command(
+    "double_take/assign",
     {
-        vol.Required("type"): "double_take/assign",
-        **_ENTRY,
         vol.Required("result_id"): int,
         vol.Required("name"): str,
-    }
+    },
 )
-@async_response
 async def ws_assign(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
 ) -> None:
@@ -253,15 +259,12 @@ async def ws_assign(
     connection.send_result(msg["id"], report.as_dict())
 
 
-@ws_require_admin
-@websocket_command(
+@admin_command(
+    "double_take/train_images",
     {
-        vol.Required("type"): "double_take/train_images",
-        **_ENTRY,
         vol.Required("name"): str,
-    }
+    },
 )
-@async_response
 async def ws_train_images(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
 ) -> None:
@@ -289,16 +292,13 @@ async def ws_train_images(
     )
 
 
-@ws_require_admin
-@websocket_command(
+@admin_command(
+    "double_take/delete_train_image",
     {
-        vol.Required("type"): "double_take/delete_train_image",
-        **_ENTRY,
         vol.Required("name"): str,
         vol.Required("file"): str,
-    }
+    },
 )
-@async_response
 async def ws_delete_train_image(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
 ) -> None:

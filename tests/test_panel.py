@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,8 @@ async def test_panel_registered_served_and_removed_with_the_last_entry(
     assert custom["name"] == "double-take-panel"
     assert custom["embed_iframe"] is False
     url: str = custom["module_url"]
-    assert url == "/double_take_static/double-take-panel.js?v=0.1.0"
+    digest = hashlib.sha256(BUNDLE.read_bytes()).hexdigest()[:12]
+    assert url == f"/double_take_static/double-take-panel.js?v={digest}"
 
     web = await hass_client()
     response = await web.get(url)

@@ -16,6 +16,7 @@ review API (``review.py``) and on the commands below, admin only like it:
 from __future__ import annotations
 
 from functools import partial
+import hashlib
 from pathlib import Path
 from typing import Any, Final
 
@@ -29,7 +30,6 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.service import async_get_config_entry
-from homeassistant.loader import async_get_integration
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN
@@ -59,20 +59,26 @@ async def async_setup_panel(hass: HomeAssistant, entry: DoubleTakeConfigEntry) -
         await hass.http.async_register_static_paths(
             [StaticPathConfig(BUNDLE_URL, str(BUNDLE), cache_headers=True)]
         )
-    integration = await async_get_integration(hass, DOMAIN)
     if frontend.async_panel_exists(hass, PANEL_URL_PATH):
         return
+    digest = await hass.async_add_executor_job(_bundle_digest)
     await panel_custom.async_register_panel(
         hass,
         frontend_url_path=PANEL_URL_PATH,
         webcomponent_name=PANEL_ELEMENT,
         sidebar_title=PANEL_TITLE,
         sidebar_icon=PANEL_ICON,
-        # The version in the URL: a new release is not served from the browser's cache.
-        module_url=f"{BUNDLE_URL}?v={integration.version}",
+        # The bundle's hash in the URL: a changed bundle is never served from the
+        # browser's cache (a version number would miss a rebuild between releases).
+        module_url=f"{BUNDLE_URL}?v={digest}",
         embed_iframe=False,
         require_admin=True,
     )
+
+
+def _bundle_digest() -> str:
+    """Return a short hash of the bundle's bytes (blocking: reads the file)."""
+    return hashlib.sha256(BUNDLE.read_bytes()).hexdigest()[:12]
 
 
 @callback

@@ -32,6 +32,8 @@ from tests.emulators.world import FaceSpec, FaceWorld
 ENV_OUTPUT = "DOUBLE_TAKE_BENCH_OUTPUT"
 ENV_BROKER = "DOUBLE_TAKE_BENCH_BROKER"
 ENV_EMULATORS = "DOUBLE_TAKE_BENCH_EMULATORS"
+# "FRIGATE_MS,DETECTOR_MS": every answer of the emulators comes that late (default 0,0).
+ENV_DELAYS = "DOUBLE_TAKE_BENCH_DELAYS"
 ROOT = Path(__file__).resolve().parent.parent
 CAMERAS = [f"cam{number:02d}" for number in range(1, 11)]
 ALICE = FaceSpec("alice", (220, 160, 160, 200))
@@ -68,6 +70,10 @@ class Servers:
         self.frigate.latest_image = world.image(size=LATEST_SIZE)
         self.compreface = CompreFaceEmulator(world)
         self.compreface.subjects["alice"] = ["alice"]
+        # The emulators' own delay: every answer waits that long.
+        frigate_ms, detector_ms = os.environ.get(ENV_DELAYS, "0,0").split(",")
+        self.frigate.delay = float(frigate_ms) / 1000
+        self.compreface.delay = float(detector_ms) / 1000
         self._requests = 0
 
     async def start(self) -> dict[str, str]:

@@ -5,7 +5,7 @@ Assistant core with the integration, Frigate and CompreFace emulators answering 
 and prints one figure a line with the target it meets or misses. Then runs
 ``scripts/bench_local.py`` for the local (dlib) detector when it is there.
 
-Usage: ``scripts/bench [--broker] [--emulators-in-thread]``.
+Usage: ``scripts/bench [--broker] [--e2e] [--only NAME] [--emulators-in-thread]``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "missed"
 
 
-def run_benchmarks(broker: bool, in_thread: bool) -> Figures:
+def run_benchmarks(
+    broker: bool, in_thread: bool, e2e: bool = False, only: str | None = None
+) -> Figures:
     """Run the pytest scenarios; return their figures by key."""
     with tempfile.TemporaryDirectory(prefix="double-take-bench-") as folder:
         output = Path(folder) / "figures.jsonl"
@@ -46,6 +48,8 @@ def run_benchmarks(broker: bool, in_thread: bool) -> Figures:
         }
         if broker:
             env["DOUBLE_TAKE_BENCH_BROKER"] = "1"
+        if e2e:
+            env["DOUBLE_TAKE_BENCH_E2E"] = "1"
         command = [
             sys.executable,
             "-m",
@@ -60,6 +64,7 @@ def run_benchmarks(broker: bool, in_thread: bool) -> Figures:
             "-q",
             f"--timeout={PYTEST_TIMEOUT}",
             f"--basetemp={Path(folder) / 'pytest'}",
+            *(["-k", only] if only else []),
         ]
         done = subprocess.run(  # noqa: S603 (our own pytest, no shell)
             command, cwd=ROOT, env=env, capture_output=True, text=True, check=False
@@ -211,6 +216,64 @@ def print_figures(figures: Figures) -> None:
         ),
     )
 
+    show(
+        "e2e_sequential",
+        lambda f: (
+            f"end to end, Frigate event on Mosquitto → double-take/matches/NAME on it,"
+            f" {f['events']} sequential events: p50 {f['p50']:.1f} ms"
+            f" (target ≤ 5 ms: {verdict(f['p50'] <= 5)}), p95 {f['p95']:.1f} ms,"
+            f" p99 {f['p99']:.1f} ms (target ≤ 10 ms: {verdict(f['p99'] <= 10)}),"
+            f" max {f['max']:.1f} ms"
+        ),
+    )
+    show(
+        "e2e_cpu_per_event",
+        lambda f: (
+            f"end to end: process CPU per event {f['value']:.2f} ms"
+            f" (target ≤ 4 ms: {verdict(f['value'] <= 4)}), of which the event loop"
+            f" {f['loop']:.2f} ms and other threads (executor: images, history)"
+            f" {f['value'] - f['loop']:.2f} ms; HTTP requests per event"
+            f" {f['requests']:.1f}"
+        ),
+    )
+    if "e2e_stages" in figures:
+        labels = {
+            "mqtt_in": "MQTT in (publish → our callback)",
+            "queue": "waiting for a run",
+            "frigate": "Frigate fetches",
+            "detector": "detector calls",
+            "recognition_other": "rest of the recognition",
+            "side_effects_before_mqtt": "side effects before the MQTT publish",
+            "ha_to_socket": "MQTT out: HA's client → socket",
+            "socket_to_subscriber": "MQTT out: socket → broker → subscriber",
+            "total": "total",
+            "side_effects_after_mqtt": "(after the publish call: rest of the side effects)",
+        }
+        print("end to end, where the time goes per event (ms, p50 / p95 / max):")
+        for stage, label in labels.items():
+            if (f := figures["e2e_stages"]["stages"].get(stage)) is not None:
+                print(f"  {label}: {f['p50']:.2f} / {f['p95']:.2f} / {f['max']:.2f}")
+    show(
+        "e2e_slow",
+        lambda f: (
+            f"end to end, Frigate answering in {f['frigate']} ms and the detector in"
+            f" {f['detector']} ms, {f['events']} sequential events: p50 {f['p50']:.1f} ms"
+            f" (floor {f['floor']} ms; target within 5 ms:"
+            f" {verdict(f['p50'] <= f['floor'] + 5)}), p99 {f['p99']:.1f} ms"
+        ),
+    )
+    show(
+        "e2e_burst",
+        lambda f: (
+            f"end to end, {f['events']} events at once over 10 cameras:"
+            f" {f['value']:.0f} events/s (target ≥ 400: {verdict(f['value'] >= 400)}),"
+            f" wall {f['wall']:.2f} s, p50 {f['p50']:.0f} ms, p95 {f['p95']:.0f} ms,"
+            f" p99 {f['p99']:.0f} ms, max {f['max']:.0f} ms; lost {f['lost']},"
+            f" duplicates {f['duplicates']}"
+            f" (target 0 and 0: {verdict(f['lost'] == 0 and f['duplicates'] == 0)})"
+        ),
+    )
+
 
 def run_local_detector() -> None:
     """Print the local detector's figures (``scripts/bench_local.py``)."""
@@ -256,6 +319,16 @@ def main() -> None:
         help="also feed events through a real Mosquitto broker",
     )
     parser.add_argument(
+        "--e2e",
+        action="store_true",
+        help="also time Frigate events on Mosquitto until Double Take's result is on it",
+    )
+    parser.add_argument(
+        "--only",
+        metavar="NAME",
+        help="run only the scenarios whose name matches (pytest -k), no local detector",
+    )
+    parser.add_argument(
         "--emulators-in-thread",
         action="store_true",
         help="run the emulators on a thread of the benchmark process"
@@ -268,8 +341,16 @@ def main() -> None:
         f" {os.cpu_count()} CPUs, emulators in a"
         f" {'thread' if arguments.emulators_in_thread else 'child process'}"
     )
-    print_figures(run_benchmarks(arguments.broker, arguments.emulators_in_thread))
-    run_local_detector()
+    print_figures(
+        run_benchmarks(
+            arguments.broker,
+            arguments.emulators_in_thread,
+            e2e=arguments.e2e,
+            only=arguments.only,
+        )
+    )
+    if not arguments.only:
+        run_local_detector()
     print(f"benchmark wall time: {time.perf_counter() - start:.0f} s")
 
 

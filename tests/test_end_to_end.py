@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 import json
 import os
 from pathlib import Path
+import socket
 
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -22,8 +23,10 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.double_take.const import DOMAIN, EVENT_MATCH
 from homeassistant.components import mqtt
 from homeassistant.components.mqtt import ReceiveMessage
+from homeassistant.components.mqtt.const import MQTT_CONNECTION_STATE
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from .common import ALICE, event_message, setup_detectors
 from .emulators.compreface import CompreFaceEmulator
@@ -44,6 +47,9 @@ FAST = {"attempt_delay": 0.01, "snapshot_attempts": 2, "latest_attempts": 2}
 EVENTS_TOPIC = "frigate/events"
 MATCH_TOPIC = "double-take/matches/alice"
 CAMERA_TOPIC = "double-take/cameras/front_door"
+PERSON_TOPIC = "double-take/cameras/front_door/person"
+AVAILABLE_TOPIC = "double-take/available"
+ERRORS_TOPIC = "double-take/errors"
 # Bound for every wait on the broker; a pass takes well under a second.
 TIMEOUT = 10
 
@@ -226,3 +232,72 @@ async def test_frigate_event_to_match_through_mosquitto(
         assert len(frigate.requests) == requests
     finally:
         unsubscribe()
+
+
+async def test_results_leave_without_nagle(
+    hass: HomeAssistant,
+    mqtt_entry: MockConfigEntry,
+    frigate: FrigateEmulator,
+    compreface: CompreFaceEmulator,
+) -> None:
+    """TCP_NODELAY on HA's MQTT socket once Double Take is set up, again on reconnection."""
+    await setup_detectors(hass, compreface, frigate_url=frigate.url, options=FAST)
+    paho = hass.data["mqtt"].client._mqttc  # noqa: SLF001 (what the integration tunes)
+    sock = paho.socket()
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    # A reconnection makes a new socket; Double Take hears of it from MQTT's signal.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 0)
+    async_dispatcher_send(hass, MQTT_CONNECTION_STATE, True)
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+
+
+async def test_status_topics_through_mosquitto(
+    hass: HomeAssistant,
+    mqtt_entry: MockConfigEntry,
+    spy: MqttSpy,
+    frigate: FrigateEmulator,
+    compreface: CompreFaceEmulator,
+    face_world: FaceWorld,
+) -> None:
+    """The original's other topics: available, the person count, errors, then offline."""
+    compreface.subjects["alice"] = ["alice"]
+    frigate.set_snapshot(EVENT_ID, [face_world.image(ALICE)])
+    entry = await setup_detectors(
+        hass, compreface, frigate_url=frigate.url, options=FAST
+    )
+    (online,) = await spy.async_wait_for(AVAILABLE_TOPIC, timeout=TIMEOUT)
+    assert (online.payload, online.retain) == (b"online", True)
+    receiver = HaReceiver()
+    unsubscribe = await mqtt.async_subscribe(hass, EVENTS_TOPIC, receiver.on_message)
+    try:
+        await wait_until_subscribed(spy, receiver)
+
+        await spy.async_publish(EVENTS_TOPIC, event_message(event_id=EVENT_ID))
+        (count,) = await spy.async_wait_for(PERSON_TOPIC, timeout=TIMEOUT)
+        assert (count.payload, count.retain) == (b"1", True)
+        (camera,) = spy.on_topic(CAMERA_TOPIC)
+        result = json.loads(camera.payload)
+        assert result["personCount"] == 1
+        assert result["timestamp"] == result["time"]
+        assert result["matches"][0]["filename"].endswith(".jpg")
+
+        # CompreFace failing: one message on errors, not retained.
+        compreface.fail_next(500, {"message": "out of memory"}, count=10)
+        failing = "1760011301.204417-e2e0mr"
+        frigate.set_snapshot(failing, [face_world.image(ALICE)])
+        await spy.async_publish(EVENTS_TOPIC, event_message(event_id=failing))
+        (error,) = await spy.async_wait_for(ERRORS_TOPIC, timeout=TIMEOUT)
+        assert not error.retain
+        assert json.loads(error.payload)["source"] == "detector"
+        await hass.async_block_till_done(wait_background_tasks=True)
+        compreface.clear_failures()
+    finally:
+        unsubscribe()
+
+    # Unloaded: offline, and the count no longer claims a person (both retained).
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    _, offline = await spy.async_wait_for(AVAILABLE_TOPIC, count=2, timeout=TIMEOUT)
+    assert (offline.payload, offline.retain) == (b"offline", True)
+    reset = spy.on_topic(PERSON_TOPIC)[-1]
+    assert (reset.payload, reset.retain) == (b"0", True)

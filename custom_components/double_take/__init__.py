@@ -25,6 +25,8 @@ from .health import HealthMonitor
 from .history import DB_FILE, HistoryStore
 from .index import PersonIndex
 from .intake import EventIntake
+from .mqtt_contract import MqttContract
+from .mqtt_socket import async_keep_nodelay
 from .options import LiveSettings
 from .panel import async_setup_panel, async_unload_panel
 from .persons import PersonRegistry
@@ -105,7 +107,10 @@ def _runtime_data(
     """Wire the entry's collaborators side by side."""
     media, index, history = storage
     settings = LiveSettings(entry.options)
-    health = HealthMonitor(hass, entry, detectors)
+    contract = MqttContract(hass, entry, settings)
+    if frigate is not None:
+        frigate.client.on_error = contract.frigate_failed
+    health = HealthMonitor(hass, entry, detectors, contract.detector_failed)
     persons = PersonRegistry(hass, entry.entry_id, index)
     recognizer = Recognizer(detectors, health.report)
     publisher = ResultPublisher(
@@ -118,6 +123,7 @@ def _runtime_data(
         recorder=ResultRecorder(
             hass, entry.entry_id, history=history, root=media.root, settings=settings
         ),
+        contract=contract,
     )
     intake = (
         EventIntake(
@@ -142,6 +148,7 @@ def _runtime_data(
         persons=persons,
         recognizer=recognizer,
         publisher=publisher,
+        mqtt_contract=contract,
         intake=intake,
         configured_from=configuration_of(entry),
     )
@@ -161,6 +168,7 @@ async def _async_start(hass: HomeAssistant, entry: DoubleTakeConfigEntry) -> Non
         # the first events of a camera switched off are skipped too.
         await _async_subscribe_events(hass, entry, data.intake)
     entry.async_on_unload(data.health.async_start())
+    data.mqtt_contract.async_start()
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     # Detectors may be slow or down at start: learn their persons in the background.
     entry.async_create_background_task(
@@ -190,6 +198,8 @@ async def _async_subscribe_events(
         return
     ir.async_delete_issue(hass, DOMAIN, ISSUE_MQTT_MISSING)
     entry.async_on_unload(await intake.async_subscribe())
+    # Results leave without waiting for Nagle's algorithm (docs/mqtt-latency.md).
+    entry.async_on_unload(async_keep_nodelay(hass))
 
 
 async def _async_entry_updated(

@@ -12,6 +12,7 @@ from .health import HealthMonitor
 from .history import HistoryStore
 from .index import PersonIndex
 from .intake import EventIntake
+from .mqtt_contract import MqttContract
 from .options import LiveSettings
 from .persons import PersonRegistry
 from .pipeline import DetectorHandle, Recognizer
@@ -41,6 +42,8 @@ class DoubleTakeData:
     persons: PersonRegistry
     recognizer: Recognizer
     publisher: ResultPublisher
+    mqtt_contract: MqttContract
+    """The original's ``available``, ``errors`` and per-camera ``person`` topics."""
     intake: EventIntake | None
     """Frigate events over MQTT; None without Frigate."""
     configured_from: Configuration

@@ -15,7 +15,7 @@ line. What is left, one timer with a per-detector back-off, is the few lines of 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import logging
@@ -67,9 +67,15 @@ class HealthMonitor:
         hass: HomeAssistant,
         entry: DoubleTakeConfigEntry,
         detectors: Sequence[DetectorHandle],
+        on_error: Callable[[str, str], None] | None = None,
     ) -> None:
-        """Start with every detector's state unknown."""
+        """Start with every detector's state unknown.
+
+        ``on_error`` is told the detector's name and the error of every failed call or
+        check (the MQTT ``errors`` topic rate-limits them).
+        """
         self.hass = hass
+        self._on_error = on_error
         self.entry = entry
         self._detectors = {handle.id: handle for handle in detectors}
         self.states = {handle.id: DetectorHealth() for handle in detectors}
@@ -119,6 +125,8 @@ class HealthMonitor:
             state.available, state.error, state.failing_since = True, None, None
             state.failures, state.next_check = 0, None
         else:
+            if self._on_error is not None:
+                self._on_error(handle.name, error)
             if state.available is not False:
                 _LOGGER.info("Detector %s is unavailable: %s", handle.name, error)
                 state.failing_since = now

@@ -6,6 +6,7 @@ one failing does not stop the others.
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import Awaitable
 from dataclasses import replace
@@ -25,6 +26,13 @@ from .api.errors import ApiError
 from .api.frigate import FrigateClient
 from .const import EVENT_MATCH, EVENT_RESULT, EVENT_UNKNOWN
 from .media_titles import saved_image_stem
+from .mqtt_contract import (
+    MqttContract,
+    base_payload,
+    camera_payload,
+    camera_topic_level,
+    face_payload,
+)
 from .options import LiveSettings, Settings
 from .persons import PersonRegistry
 from .recorder import ResultRecorder
@@ -35,13 +43,17 @@ from .storage import MATCHES, UNKNOWN_FOLDER, InvalidNameError, MediaStore
 _LOGGER = logging.getLogger(__name__)
 
 RECENT_RESULTS = 20
+# Seconds the image write waits for the MQTT messages to be written (a slow broker must
+# not hold the entities and bus events back for long).
+MQTT_HEAD_START = 0.1
+# Images to save: planned paths by ``id(hit)``, and the files (path → bytes).
+type _Saving = tuple[dict[int, str], dict[str, bytes]]
 # Unknown faces listed in bus events, MQTT payloads and action responses (a detector may
 # report thousands); the counts stay exact.
 MAX_LISTED_UNKNOWNS = 20
 
 _NOT_SLUG = re.compile(r"[^a-z0-9-]")
 _SPACES = re.compile(r"\s+")
-_NOT_IN_TOPIC_LEVEL = re.compile(r"[+#/\x00]")
 
 
 def slug(name: str) -> str:
@@ -112,25 +124,28 @@ def mqtt_messages(
 ) -> list[tuple[str, str]]:
     """List the (topic, payload) pairs the original Double Take published for a result."""
     messages: list[tuple[str, str]] = []
-    base = result.base_dict()
+    base = base_payload(result)
     for hit in result.matches:
         topic_name = slug(hit.name)
         if topic_name:
-            payload = {**base, "match": hit.as_dict()}
+            payload = {**base, "match": face_payload(hit)}
             messages.append(
                 (f"{settings.mqtt_topic_matches}/{topic_name}", _dump(payload))
             )
     if result.unknowns:
-        unknowns = [hit.as_dict() for hit in result.unknowns[:MAX_LISTED_UNKNOWNS]]
+        unknowns = [face_payload(hit) for hit in result.unknowns[:MAX_LISTED_UNKNOWNS]]
         payload = {**base, "unknown": unknowns[0], "unknowns": unknowns}
         messages.append(
             (f"{settings.mqtt_topic_matches}/{UNKNOWN_PERSON}", _dump(payload))
         )
     if result.matches or result.misses or result.unknowns:
         # Camera names keep their underscores, lower-cased as the original did (J#163).
-        camera = _NOT_IN_TOPIC_LEVEL.sub("", result.camera.lower()) or "unknown"
+        camera = camera_topic_level(result.camera)
         messages.append(
-            (f"{settings.mqtt_topic_cameras}/{camera}", _dump(listed(result).as_dict()))
+            (
+                f"{settings.mqtt_topic_cameras}/{camera}",
+                _dump(camera_payload(listed(result))),
+            )
         )
     return messages
 
@@ -138,9 +153,21 @@ def mqtt_messages(
 async def publish_mqtt(
     hass: HomeAssistant, settings: Settings, result: RecognitionResult
 ) -> None:
-    """Publish the result topics, not retained (a replay once unlocked a door: F#281)."""
-    for topic, payload in mqtt_messages(settings, result):
-        await mqtt.async_publish(hass, topic, payload, qos=0, retain=False)
+    """Publish the result topics, not retained (a replay once unlocked a door: F#281).
+
+    All queued at once, in order (started eagerly: the client queues a message before
+    its task first waits); each then waits until its message is written.
+    """
+    await asyncio.gather(
+        *(
+            hass.async_create_task(
+                mqtt.async_publish(hass, topic, payload, qos=0, retain=False),
+                f"double_take publish {topic}",
+                eager_start=True,
+            )
+            for topic, payload in mqtt_messages(settings, result)
+        )
+    )
 
 
 def _dump(payload: dict[str, Any]) -> str:
@@ -160,6 +187,7 @@ class ResultPublisher:
         persons: PersonRegistry,
         frigate: FrigateClient | None,
         recorder: ResultRecorder,
+        contract: MqttContract | None = None,
     ) -> None:
         """Bind the publisher to its entry's settings, folders, persons, Frigate, history."""
         self._hass = hass
@@ -169,6 +197,7 @@ class ResultPublisher:
         self._persons = persons
         self._frigate = frigate
         self._recorder = recorder
+        self._contract = contract
         self.recent_results: deque[RecognitionResult] = deque(maxlen=RECENT_RESULTS)
         """Slim copies (``slim``) of the last results, for diagnostics."""
         self._mqtt_outage = _Outage("Publishing on MQTT")
@@ -179,17 +208,34 @@ class ResultPublisher:
     async def async_publish(
         self, result: RecognitionResult, *, frigate_event: bool
     ) -> RecognitionResult:
-        """Publish ``result``; returns it with the paths of its saved images."""
+        """Publish ``result``; returns it with the paths of its saved images.
+
+        MQTT first, so that nothing delays what automations outside Home Assistant
+        see: its payloads name the paths the images are saved at right after. The
+        images are written once the messages are on the socket (a file write running
+        meanwhile holds the event loop's MQTT write back), or after MQTT_HEAD_START
+        when the broker is slow. Entities and bus events follow once the images are
+        on disk (an automation may open them), with the paths that were written.
+        """
         settings = self._settings.current
-        result = await self._async_save_images(result, settings)
+        planned, saving = self._plan_images(result, settings)
+        publishing: asyncio.Task[None] | None = None
+        if settings.mqtt_publish:
+            publishing = self._hass.async_create_task(
+                self._mqtt_outage.run(self._async_publish_mqtt(settings, planned)),
+                f"double_take publish {result.id}",
+                eager_start=True,
+            )
+            await asyncio.wait((publishing,), timeout=MQTT_HEAD_START)
+        result = await self._async_save_images(result, saving)
         self.recent_results.append(slim(result))
         self._async_update_entities(result)
         try:
             fire_events(self._hass, result)
         except Exception:  # noqa: BLE001
             _LOGGER.exception("Firing events for %s failed", result.id)
-        if settings.mqtt_publish:
-            await self._mqtt_outage.run(self._async_publish_mqtt(settings, result))
+        if publishing is not None:
+            await publishing
         if (
             frigate_event
             and settings.update_sub_label
@@ -220,6 +266,8 @@ class ResultPublisher:
                 _LOGGER.info("MQTT is not set up: results are not published on MQTT")
             return
         await publish_mqtt(self._hass, settings, result)
+        if self._contract is not None:
+            await self._contract.async_publish_result(result)
 
     @callback
     def _async_update_entities(self, result: RecognitionResult) -> None:
@@ -242,13 +290,14 @@ class ResultPublisher:
             self._hass, camera_signal(self._entry_id, result.camera), result
         )
 
-    async def _async_save_images(
+    @callback
+    def _plan_images(
         self, result: RecognitionResult, settings: Settings
-    ) -> RecognitionResult:
-        """Save the image of each match, and of unknown faces when asked (executor).
+    ) -> tuple[RecognitionResult, _Saving | None]:
+        """Plan the image of each match, and of unknown faces when asked (no I/O).
 
-        Paths are planned first (several unknown faces of one image share its file),
-        then written; the result comes back with the paths that were written.
+        Several unknown faces of one image share its file. Returns the result with the
+        planned paths, and what to write (None when there is nothing to save).
         """
         planned: dict[int, str] = {}
         files: dict[str, bytes] = {}
@@ -274,7 +323,16 @@ class ResultPublisher:
             if person is None:
                 unknown_files[id(hit.image)] = path
         if not files:
+            return result, None
+        return result.with_image_paths(planned), (planned, files)
+
+    async def _async_save_images(
+        self, result: RecognitionResult, saving: _Saving | None
+    ) -> RecognitionResult:
+        """Write the planned images (executor); return ``result`` with those written."""
+        if saving is None:
             return result
+        planned, files = saving
         try:
             written = await self._hass.async_add_executor_job(
                 self._media.write_images, files

@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from .errors import ApiAuthError, ApiResponseError, ImageUnavailableError
+from .errors import ApiAuthError, ApiError, ApiResponseError, ImageUnavailableError
 from .http import Response, fetch_image, path_segment, request
 
 DEFAULT_TOPIC_PREFIX = "frigate"
@@ -128,12 +128,15 @@ class FrigateClient:
         timeout: float = DEFAULT_TIMEOUT,
         max_concurrent: int = DEFAULT_MAX_CONCURRENT,
         on_auth_failure: Callable[[], None] | None = None,
+        on_error: Callable[[ApiError], None] | None = None,
     ) -> None:
         """Bind the client to a session and a Frigate base URL (``http://host:5000``).
 
         At most ``max_concurrent`` requests are sent at once; the others wait.
         ``on_auth_failure`` is called (in the caller's task, must not raise) whenever a
-        call ends in ApiAuthError, just before it is raised.
+        call ends in ApiAuthError, just before it is raised; ``on_error`` (same rules,
+        settable later) whenever a request fails for another reason than a missing
+        image or an error status: Frigate unreachable, or refusing the credentials.
         """
         self._session = session
         self._base = url.strip().rstrip("/")
@@ -146,6 +149,7 @@ class FrigateClient:
         self._login_lock = asyncio.Lock()
         self._slots = asyncio.Semaphore(max(1, max_concurrent))
         self._on_auth_failure = on_auth_failure
+        self.on_error = on_error
 
     @property
     def url(self) -> str:
@@ -204,12 +208,20 @@ class FrigateClient:
 
     @contextlib.contextmanager
     def _reporting_auth_failure(self) -> Iterator[None]:
-        """Call ``on_auth_failure`` when the block raises ApiAuthError, then re-raise."""
+        """Call ``on_auth_failure`` / ``on_error`` when the block fails, then re-raise."""
         try:
             yield
-        except ApiAuthError:
+        except ApiAuthError as err:
             if self._on_auth_failure is not None:
                 self._on_auth_failure()
+            if self.on_error is not None:
+                self.on_error(err)
+            raise
+        except ImageUnavailableError:
+            raise
+        except ApiError as err:
+            if self.on_error is not None:
+                self.on_error(err)
             raise
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> Response:

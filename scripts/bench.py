@@ -108,7 +108,7 @@ def print_figures(figures: Figures) -> None:
         "cpu_per_event",
         lambda f: (
             f"CPU per event: {f['value']:.2f} ms, of which the event loop"
-            f" {f['loop']:.2f} ms and the executor (saving the match image)"
+            f" {f['loop']:.2f} ms and the executor (saving the match image and the history frame)"
             f" {f['value'] - f['loop']:.2f} ms (target ≤ 2.5 ms: {verdict(f['value'] <= 2.5)})"
         ),
     )

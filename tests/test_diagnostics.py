@@ -98,7 +98,7 @@ async def test_diagnostics_content_and_redaction(
         "unknown": 0,
         "train": 1,
         "local": 0,
-        "history": 2,  # the frame and the face crop of the recorded match
+        "history": 1,  # the recorded match's frame (its crop is cut when first shown)
     }
     (result,) = data["recent_results"]
     assert result["matches"][0]["name"] == "alice"

@@ -85,6 +85,14 @@ async def alice_and_a_stranger(
     await fire(hass, event_message())
 
 
+async def show_faces(web: Any, rows: list[dict[str, Any]]) -> None:
+    """Fetch each row's face crop as the panel's ``<img>`` does (crops are cut then)."""
+    for row in rows:
+        response = await web.get(row["face_url"])
+        assert response.status == 200, row
+        assert (await response.read()).startswith(b"\xff\xd8\xff")
+
+
 async def ws(client: Any, **message: Any) -> Any:
     """Send one command and return its result (or raise with its error)."""
     await client.send_json_auto_id(message)
@@ -184,8 +192,9 @@ async def test_persons_pages_delete_and_live_results(
     frigate: FrigateEmulator,
     face_world: FaceWorld,
     hass_ws_client: WebSocketGenerator,
+    hass_client_no_auth: ClientSessionGenerator,
 ) -> None:
-    """Persons with their last sighting, the live feed, cursors and deletion."""
+    """Persons with their last sighting, the live feed, cursors, lazy crops, deletion."""
     client = await hass_ws_client(hass)
     await client.send_json_auto_id({"type": "double_take/subscribe_results"})
     subscribed = await client.receive_json()
@@ -204,6 +213,9 @@ async def test_persons_pages_delete_and_live_results(
     assert second["next"] is None
     ids = [first["results"][0]["id"], second["results"][0]["id"]]
     history = Path(hass.config.path("double_take", "history"))
+    # The frame is saved with the rows; the crops are cut when first shown.
+    assert len(list(history.iterdir())) == 1
+    await show_faces(await hass_client_no_auth(), first["results"] + second["results"])
     assert len(list(history.iterdir())) == 3  # one frame, two crops
     assert await ws(client, type="double_take/delete_results", result_ids=ids) == {
         "deleted": 2
@@ -336,11 +348,14 @@ async def test_purge_removes_old_history_with_its_files(
     frigate: FrigateEmulator,
     face_world: FaceWorld,
     hass_ws_client: WebSocketGenerator,
+    hass_client_no_auth: ClientSessionGenerator,
 ) -> None:
     """Recorded faces older than the purge hours go with their frames and crops."""
     await alice_and_a_stranger(hass, frigate, face_world)
     client = await hass_ws_client(hass)
     history = Path(hass.config.path("double_take", "history"))
+    rows = (await ws(client, type="double_take/results"))["results"]
+    await show_faces(await hass_client_no_auth(), rows)
     assert len(list(history.iterdir())) == 3
 
     async def purge_after(hours: float) -> dict[str, int]:
@@ -448,3 +463,45 @@ async def test_train_action_takes_recorded_faces(
             return_response=True,
         )
     assert err.value.translation_key == "result_not_found"
+
+
+async def test_face_crops_are_cut_on_first_request(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    frigate: FrigateEmulator,
+    face_world: FaceWorld,
+    hass_ws_client: WebSocketGenerator,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """A crop is cut once, counted towards the byte cap; no frame or no row → 404."""
+    await alice_and_a_stranger(hass, frigate, face_world)
+    client = await hass_ws_client(hass)
+    rows = (await ws(client, type="double_take/results"))["results"]
+    history = entry.runtime_data.history
+    before = await hass.async_add_executor_job(history.get, rows[0]["id"])
+    web = await hass_client()
+    path = rows[0]["face_url"].split("?")[0]
+    first = await (await web.get(path)).read()
+    again = await (await web.get(path)).read()
+    assert first == again
+    after = await hass.async_add_executor_job(history.get, rows[0]["id"])
+    assert after.bytes == before.bytes + len(first)
+    assert (
+        await web.get("/api/double_take/media/history/0123abcd-face.jpg")
+    ).status == 404
+    # Naming a face trains the crop already cut, not a new one.
+    response = await ws(
+        client, type="double_take/assign", result_id=rows[0]["id"], name="Carol"
+    )
+    (saved,) = Path(hass.config.path("double_take", "train", "Carol")).iterdir()
+    assert saved.read_bytes() == first
+    assert len(response["trained"]) == 1
+    frame = Path(hass.config.path("double_take", after.frame))
+    frame.unlink()
+    other = rows[1]["face_url"].split("?")[0]
+    assert (await web.get(other)).status == 404  # its frame is gone
+    await client.send_json_auto_id(
+        {"type": "double_take/assign", "result_id": rows[1]["id"], "name": "Dave"}
+    )
+    answer = await client.receive_json()
+    assert answer["error"]["translation_key"] == "result_not_found"

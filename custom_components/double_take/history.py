@@ -223,6 +223,21 @@ class HistoryStore:
             db.execute("COMMIT")
         return ids, dropped
 
+    def face_source(self, face: str) -> tuple[str, dict[str, int]] | None:
+        """Return the frame and box a face crop is cut from (any entry: paths are unique)."""
+        rows = self._query(
+            "SELECT frame, box FROM results WHERE face = ? AND frame IS NOT NULL LIMIT 1",
+            (face,),
+        )
+        return (rows[0]["frame"], orjson.loads(rows[0]["box"])) if rows else None
+
+    def add_bytes(self, face: str, size: int) -> None:
+        """Count a face crop made after its row was written towards the byte cap."""
+        with self._lock:
+            self._connection().execute(
+                "UPDATE results SET bytes = bytes + ? WHERE face = ?", (size, face)
+            )
+
     def mark_corrected(self, record_id: int, name: str) -> None:
         """Make a row a match of ``name`` that the user corrected."""
         with self._lock:

@@ -31,8 +31,10 @@ from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN, STORAGE_DIR
 from .media_titles import image_title
+from .recorder import make_face
 from .storage import (
     BROWSABLE,
+    HISTORY,
     MATCHES,
     PERSON_FOLDERS,
     TRAIN,
@@ -206,13 +208,21 @@ class DoubleTakeMediaView(HomeAssistantView):
         """Serve files of ``store``."""
         self.store = store
 
-    async def get(self, request: web.Request, location: str) -> web.FileResponse:
+    async def get(self, request: web.Request, location: str) -> web.StreamResponse:
         """Return the image, or 404 for anything that is not one of ours."""
         hass = request.app[KEY_HASS]
         try:
             path = await hass.async_add_executor_job(self.store.image_path, location)
-        except (InvalidNameError, FileNotFoundError) as err:
+        except InvalidNameError as err:
             raise web.HTTPNotFound from err
+        except FileNotFoundError as err:
+            if (face := await _async_make_face(hass, location)) is None:
+                raise web.HTTPNotFound from err
+            return web.Response(
+                body=face,
+                headers={"Cache-Control": "private, max-age=3600"},
+                content_type="image/jpeg",
+            )
         return web.FileResponse(
             path,
             headers={
@@ -221,3 +231,19 @@ class DoubleTakeMediaView(HomeAssistantView):
             },
             status=HTTPStatus.OK,
         )
+
+
+async def _async_make_face(hass: HomeAssistant, location: str) -> bytes | None:
+    """Cut a history face crop on its first request (see ``recorder.make_face``)."""
+    if not (location.startswith(f"{HISTORY}/") and location.endswith("-face.jpg")):
+        return None
+    for entry in hass.config_entries.async_loaded_entries(DOMAIN):
+        # Entries share the history file and its folder: any of them can cut it.
+        data = entry.runtime_data
+        try:
+            return await hass.async_add_executor_job(
+                make_face, data.history, data.media.root, location
+            )
+        except FileNotFoundError:
+            return None
+    return None

@@ -161,14 +161,9 @@ class ResultRecorder:
                 # Several faces of one image share its frame; its size counts once.
                 frame = frames[id(hit.image)] = self._save(folder, "frame", hit.image)
                 size += len(hit.image)
-            try:
-                crop = crop_face(hit.image, hit.face.box)
-            except UndrawableImageError as err:
-                _LOGGER.debug("No face crop for %s: %s", hit.face.name, err)
-                face = None
-            else:
-                face = self._save(folder, "face", crop)
-                size += len(crop)
+            # The crop is only named here: it is cut when first asked for (make_face).
+            # Most faces are never looked at, and cutting one decodes the whole frame.
+            face = f"{HISTORY_FOLDER}/{secrets.token_hex(8)}-face.jpg"
             records.append(
                 replace(new_record(hit, detections), frame=frame, face=face, bytes=size)
             )
@@ -185,3 +180,29 @@ class ResultRecorder:
         tmp.write_bytes(data)
         tmp.replace(path)
         return f"{HISTORY_FOLDER}/{name}"
+
+
+def make_face(history: HistoryStore, root: Path, face: str) -> bytes:
+    """Return the face crop ``face`` (``history/…-face.jpg``), cutting it on first use.
+
+    Blocking (Pillow, files, SQLite): run it in the executor. Raises FileNotFoundError
+    when no recorded face has that crop, its frame is gone, or the face cannot be cut
+    out of it.
+    """
+    path = root / face
+    if path.is_file() and not path.is_symlink():
+        return path.read_bytes()
+    if (source := history.face_source(face)) is None:
+        raise FileNotFoundError(face)
+    frame, box = source
+    try:
+        image = (root / frame).read_bytes()
+        crop = crop_face(image, Box.from_rect(**box))
+    except (OSError, UndrawableImageError, TypeError) as err:
+        _LOGGER.debug("No face crop %s: %s", face, err)
+        raise FileNotFoundError(face) from err
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(crop)
+    tmp.replace(path)
+    history.add_bytes(face, len(crop))
+    return crop

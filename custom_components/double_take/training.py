@@ -35,6 +35,7 @@ from .health import HealthMonitor
 from .index import PersonIndex
 from .persons import PersonRegistry
 from .pipeline import DetectorHandle
+from .recorder import make_face
 from .storage import TRAIN, InvalidNameError, MediaStore, TrainFile, validate_name
 
 if TYPE_CHECKING:
@@ -450,8 +451,19 @@ async def async_train_person(
                 translation_key="result_not_found",
                 translation_placeholders={"result_id": str(result_id)},
             )
+        try:
+            crops.append(
+                await hass.async_add_executor_job(
+                    make_face, data.history, data.media.root, record.face
+                )
+            )
+        except FileNotFoundError as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="result_not_found",
+                translation_placeholders={"result_id": str(result_id)},
+            ) from err
         records.append(record)
-        crops.append(await hass.async_add_executor_job(data.media.read, record.face))
     source = _aiter(crops, images) if crops or images is not None else None
     async with train_lock(hass):
         report = await Trainer.of(hass, data).async_train(name, source)

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.exceptions import ServiceValidationError
 
+from .const import DOMAIN
 from .frigate_connection import FrigateConnection
 from .health import HealthMonitor
 from .history import HistoryStore
@@ -48,6 +50,14 @@ class DoubleTakeData:
     """Frigate events over MQTT; None without Frigate."""
     configured_from: Configuration
     """Entry data and detector subentries the entry was set up with (changes reload it)."""
+
+
+def require_detectors(data: DoubleTakeData) -> None:
+    """Raise the translated "no detector" error when the entry has none."""
+    if not data.detectors:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="no_detectors"
+        )
 
 
 def configuration_of(entry: ConfigEntry[Any]) -> Configuration:

@@ -237,13 +237,14 @@ async def _async_make_face(hass: HomeAssistant, location: str) -> bytes | None:
     """Cut a history face crop on its first request (see ``recorder.make_face``)."""
     if not (location.startswith(f"{HISTORY}/") and location.endswith("-face.jpg")):
         return None
-    for entry in hass.config_entries.async_loaded_entries(DOMAIN):
-        # Entries share the history file and its folder: any of them can cut it.
-        data = entry.runtime_data
-        try:
-            return await hass.async_add_executor_job(
-                make_face, data.history, data.media.root, location
-            )
-        except FileNotFoundError:
-            return None
-    return None
+    # Entries share the history file and its folder: any of them can cut it.
+    entry = next(iter(hass.config_entries.async_loaded_entries(DOMAIN)), None)
+    if entry is None:
+        return None
+    data = entry.runtime_data
+    try:
+        return await hass.async_add_executor_job(
+            make_face, data.history, data.media.root, location
+        )
+    except FileNotFoundError:
+        return None

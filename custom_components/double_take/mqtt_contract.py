@@ -81,15 +81,10 @@ def base_payload(result: RecognitionResult) -> dict[str, Any]:
 
 def camera_payload(result: RecognitionResult) -> dict[str, Any]:
     """Return the ``cameras/<camera>`` payload: the result and ``personCount``."""
-    counts = result.counts
-    return {
-        **base_payload(result),
-        "matches": [face_payload(hit) for hit in result.matches],
-        "misses": [face_payload(hit) for hit in result.misses],
-        "unknowns": [face_payload(hit) for hit in result.unknowns],
-        "personCount": counts[PERSON],
-        "counts": counts,
-    }
+    data = result.as_dict(face=face_payload)
+    data["timestamp"] = data["time"]
+    data["personCount"] = data["counts"][PERSON]
+    return data
 
 
 def status_base(settings: Settings) -> str:

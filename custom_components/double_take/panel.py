@@ -28,14 +28,13 @@ from homeassistant.components.websocket_api import async_register_command
 from homeassistant.components.websocket_api.connection import ActiveConnection
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers.service import async_get_config_entry
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN
-from .data import DoubleTakeConfigEntry, DoubleTakeData
+from .data import DoubleTakeConfigEntry, DoubleTakeData, require_detectors
 from .history import MAX_PAGE
-from .review import admin_command
+from .review import admin_command, command_entry
 from .services import SERVICE_REMOVE, SERVICE_TRAIN
 from .storage import TRAIN, MediaStore
 
@@ -92,18 +91,6 @@ def async_unload_panel(hass: HomeAssistant, entry: DoubleTakeConfigEntry) -> Non
     frontend.async_remove_panel(hass, PANEL_URL_PATH, warn_if_unknown=False)
 
 
-def _entry(hass: HomeAssistant, entry_id: str | None) -> DoubleTakeConfigEntry:
-    entry: DoubleTakeConfigEntry = async_get_config_entry(hass, DOMAIN, entry_id)
-    return entry
-
-
-def _need_detectors(data: DoubleTakeData) -> None:
-    if not data.detectors:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="no_detectors"
-        )
-
-
 # -- info ------------------------------------------------------------------------------
 
 
@@ -122,7 +109,7 @@ async def ws_info(
     entry_id = msg.get("config_entry_id")
     if entry_id is None and loaded:
         entry_id = loaded[0].entry_id
-    entry = _entry(hass, entry_id)
+    entry = command_entry(hass, entry_id)
     data = entry.runtime_data
     settings = data.settings.current
     connection.send_result(
@@ -200,9 +187,9 @@ async def ws_train_all(
     Answers ``{results: [train responses], failed: [{name, error}]}``; one person's
     failure does not stop the others.
     """
-    entry = _entry(hass, msg.get("config_entry_id"))
+    entry = command_entry(hass, msg.get("config_entry_id"))
     data = entry.runtime_data
-    _need_detectors(data)
+    require_detectors(data)
     names = await hass.async_add_executor_job(data.media.person_names, TRAIN)
     results: list[Any] = []
     failed: list[dict[str, str]] = []
@@ -238,7 +225,7 @@ async def ws_remove_person(
     Images are deleted only when every detector forgot the person; then the person and
     their entities go as well (nothing is left to recognize them by).
     """
-    entry = _entry(hass, msg.get("config_entry_id"))
+    entry = command_entry(hass, msg.get("config_entry_id"))
     data = entry.runtime_data
     response = await hass.services.async_call(
         DOMAIN,

@@ -175,10 +175,7 @@ class ResultRecorder:
     @staticmethod
     def _save(folder: Path, kind: str, data: bytes) -> str:
         name = f"{secrets.token_hex(8)}-{kind}{image_extension(data)}"
-        path = folder / name
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        _write(folder / name, data)
         return f"{HISTORY_FOLDER}/{name}"
 
 
@@ -201,8 +198,13 @@ def make_face(history: HistoryStore, root: Path, face: str) -> bytes:
     except (OSError, UndrawableImageError, TypeError) as err:
         _LOGGER.debug("No face crop %s: %s", face, err)
         raise FileNotFoundError(face) from err
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(crop)
-    tmp.replace(path)
+    _write(path, crop)
     history.add_bytes(face, len(crop))
     return crop
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write a file whole or not at all (a reader never sees half an image)."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)

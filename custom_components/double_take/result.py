@@ -6,7 +6,7 @@ that automations written for it keep working.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -198,12 +198,20 @@ class RecognitionResult:
             "zones": list(self.zones),
         }
 
-    def as_dict(self, *, include_raw: bool = False) -> dict[str, Any]:
-        """Return the result object of SPEC §4.1; ``include_raw`` adds per-attempt answers."""
+    def as_dict(
+        self,
+        *,
+        include_raw: bool = False,
+        face: Callable[[FaceHit], dict[str, Any]] = FaceHit.as_dict,
+    ) -> dict[str, Any]:
+        """Return the result object of SPEC §4.1; ``include_raw`` adds per-attempt answers.
+
+        ``face`` turns each face into JSON (the MQTT payloads add the original's names).
+        """
         data = self.base_dict()
-        data["matches"] = [hit.as_dict() for hit in self.matches]
-        data["misses"] = [hit.as_dict() for hit in self.misses]
-        data["unknowns"] = [hit.as_dict() for hit in self.unknowns]
+        data["matches"] = [face(hit) for hit in self.matches]
+        data["misses"] = [face(hit) for hit in self.misses]
+        data["unknowns"] = [face(hit) for hit in self.unknowns]
         data["counts"] = self.counts
         if include_raw:
             data["results"] = [_raw_dict(image) for image in self.analyzed]

@@ -83,9 +83,14 @@ def async_setup_review_api(hass: HomeAssistant) -> None:
     async_register_media_view(hass)
 
 
-def _entry_data(hass: HomeAssistant, entry_id: str | None) -> DoubleTakeData:
+def command_entry(hass: HomeAssistant, entry_id: str | None) -> DoubleTakeConfigEntry:
+    """Return the loaded entry a command names, or the only one (translated errors)."""
     entry: DoubleTakeConfigEntry = async_get_config_entry(hass, DOMAIN, entry_id)
-    return entry.runtime_data
+    return entry
+
+
+def _entry_data(hass: HomeAssistant, entry_id: str | None) -> DoubleTakeData:
+    return command_entry(hass, entry_id).runtime_data
 
 
 def _signed(hass: HomeAssistant, path: str | None) -> str | None:
@@ -158,9 +163,7 @@ def ws_subscribe_results(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
 ) -> None:
     """Push each face as soon as it is recorded."""
-    entry: DoubleTakeConfigEntry = async_get_config_entry(
-        hass, DOMAIN, msg.get("config_entry_id")
-    )
+    entry = command_entry(hass, msg.get("config_entry_id"))
 
     @callback
     def forward(records: list[Record]) -> None:

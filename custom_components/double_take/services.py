@@ -30,7 +30,7 @@ from homeassistant.helpers.service import (
 from .api.sources import FixedImage, FrigateImage, ImageSource, UrlImage
 from .areas import room_for
 from .const import DOMAIN, MANUAL_CAMERA, PROCESSING_PARALLEL, PROCESSING_SERIAL
-from .data import DoubleTakeConfigEntry, DoubleTakeData
+from .data import DoubleTakeConfigEntry, DoubleTakeData, require_detectors
 from .pipeline import ImageLoop, Job, RunSettings
 from .publish import listed
 from .purge import async_purge
@@ -156,10 +156,8 @@ def _entry_data(call: ServiceCall, *, need_detectors: bool = False) -> DoubleTak
     entry: DoubleTakeConfigEntry = async_get_config_entry(
         call.hass, DOMAIN, call.data.get(ATTR_CONFIG_ENTRY_ID)
     )
-    if need_detectors and not entry.runtime_data.detectors:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="no_detectors"
-        )
+    if need_detectors:
+        require_detectors(entry.runtime_data)
     return entry.runtime_data
 
 
@@ -178,10 +176,7 @@ async def _async_recognize(call: ServiceCall) -> ServiceResponse:
     data = _entry_data(call)
     attempts: int = call.data[ATTR_ATTEMPTS]
     loop = await _async_recognize_loop(hass, data, chosen[0], call.data)
-    if not data.detectors:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="no_detectors"
-        )
+    require_detectors(data)
     camera: str = call.data[ATTR_CAMERA]
     settings = data.settings.current
     result = await data.recognizer.recognize(

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from functools import partial
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -31,15 +31,13 @@ from homeassistant.util.hass_dict import HassKey
 from .api.errors import ApiError
 from .api.models import UNKNOWN, TrainingImage, TrainOutcome
 from .const import DOMAIN
+from .data import DoubleTakeData, require_detectors
 from .health import HealthMonitor
 from .index import PersonIndex
 from .persons import PersonRegistry
 from .pipeline import DetectorHandle
 from .recorder import make_face
 from .storage import TRAIN, InvalidNameError, MediaStore, TrainFile, validate_name
-
-if TYPE_CHECKING:
-    from .data import DoubleTakeData
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -437,10 +435,7 @@ async def async_train_person(
     is the chosen face; the results become corrected matches of ``name``. Without
     images and results, the images already in ``train/<name>/`` are trained.
     """
-    if not data.detectors:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="no_detectors"
-        )
+    require_detectors(data)
     records = []
     crops: list[bytes] = []
     for result_id in dict.fromkeys(result_ids):

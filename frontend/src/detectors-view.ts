@@ -143,17 +143,6 @@ export class DtDetectors extends LitElement {
       :host {
         display: block;
       }
-      .toolbar {
-        display: flex;
-        align-items: center;
-        flex-wrap: wrap;
-        gap: 8px;
-        margin-bottom: 12px;
-        min-height: 40px;
-      }
-      .spacer {
-        flex: 1;
-      }
       .small {
         font-size: 0.85em;
       }

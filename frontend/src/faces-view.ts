@@ -624,14 +624,6 @@ export class DtFaces extends LitElement {
       :host {
         display: block;
       }
-      .toolbar {
-        display: flex;
-        flex-wrap: wrap;
-        align-items: center;
-        gap: 8px;
-        margin-bottom: 12px;
-        min-height: 40px;
-      }
       .toolbar select {
         flex: 1 1 0;
         min-width: 0;
@@ -651,9 +643,6 @@ export class DtFaces extends LitElement {
       }
       .count {
         font-weight: 500;
-      }
-      .spacer {
-        flex: 1;
       }
       .tile {
         overflow: hidden;

@@ -396,14 +396,6 @@ export class DtPeople extends LitElement {
       :host {
         display: block;
       }
-      .toolbar {
-        display: flex;
-        align-items: center;
-        gap: 8px;
-        flex-wrap: wrap;
-        margin-bottom: 12px;
-        min-height: 40px;
-      }
       .title {
         margin: 0;
         font-size: 1.3em;

@@ -237,6 +237,18 @@ export const shared = css`
       width: 100%;
     }
   }
+  /* A row of controls above a view's content. */
+  .toolbar {
+    display: flex;
+    flex-wrap: wrap;
+    align-items: center;
+    gap: 8px;
+    margin-bottom: 12px;
+    min-height: 40px;
+  }
+  .spacer {
+    flex: 1;
+  }
 `;
 
 // Material Design Icons paths (Apache 2.0), inlined: HA's ha-icon may not be loaded.

@@ -236,6 +236,18 @@ var Be=Object.defineProperty;var qe=Object.getOwnPropertyDescriptor;var l=(a,i,e
       width: 100%;
     }
   }
+  /* A row of controls above a view's content. */
+  .toolbar {
+    display: flex;
+    flex-wrap: wrap;
+    align-items: center;
+    gap: 8px;
+    margin-bottom: 12px;
+    min-height: 40px;
+  }
+  .spacer {
+    flex: 1;
+  }
 `,$={menu:"M3,6H21V8H3V6M3,11H21V13H3V11M3,16H21V18H3V16Z",close:"M19,6.41L17.59,5L12,10.59L6.41,5L5,6.41L10.59,12L5,17.59L6.41,19L12,13.41L17.59,19L19,17.59L13.41,12L19,6.41Z",back:"M20,11V13H8L13.5,18.5L12.08,19.92L4.16,12L12.08,4.08L13.5,5.5L8,11H20Z",delete:"M19,4H15.5L14.5,3H9.5L8.5,4H5V6H19M6,19A2,2 0 0,0 8,21H16A2,2 0 0,0 18,19V7H6V19Z",account:"M12,4A4,4 0 0,1 16,8A4,4 0 0,1 12,12A4,4 0 0,1 8,8A4,4 0 0,1 12,4M12,14C16.42,14 20,15.79 20,18V20H4V18C4,15.79 7.58,14 12,14Z",upload:"M9,16V10H5L12,3L19,10H15V16H9M5,20V18H19V20H5Z",plus:"M19,13H13V19H11V13H5V11H11V5H13V11H19V13Z",check:"M21,7L9,19L3.5,13.5L4.91,12.09L9,16.17L19.59,5.59L21,7Z",refresh:"M17.65,6.35C16.2,4.9 14.21,4 12,4A8,8 0 0,0 4,12A8,8 0 0,0 12,20C15.73,20 18.84,17.45 19.73,14H17.65C16.83,16.33 14.61,18 12,18A6,6 0 0,1 6,12A6,6 0 0,1 12,6C13.66,6 15.14,6.69 16.22,7.78L13,11H20V4L17.65,6.35Z"};function x(a){return o`<svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path d=${a}></path></svg>`}function H(a,i){customElements.get(a)||customElements.define(a,i)}var j=a=>a.stopPropagation();function le(a){return o`
     <div class="scrim" @click=${()=>!a.busy&&a.onCancel()}>
       <div
@@ -332,17 +344,6 @@ var Be=Object.defineProperty;var qe=Object.getOwnPropertyDescriptor;var l=(a,i,e
     </div>`}};E.styles=[L,k`
       :host {
         display: block;
-      }
-      .toolbar {
-        display: flex;
-        align-items: center;
-        flex-wrap: wrap;
-        gap: 8px;
-        margin-bottom: 12px;
-        min-height: 40px;
-      }
-      .spacer {
-        flex: 1;
       }
       .small {
         font-size: 0.85em;
@@ -632,14 +633,6 @@ var Be=Object.defineProperty;var qe=Object.getOwnPropertyDescriptor;var l=(a,i,e
       :host {
         display: block;
       }
-      .toolbar {
-        display: flex;
-        flex-wrap: wrap;
-        align-items: center;
-        gap: 8px;
-        margin-bottom: 12px;
-        min-height: 40px;
-      }
       .toolbar select {
         flex: 1 1 0;
         min-width: 0;
@@ -659,9 +652,6 @@ var Be=Object.defineProperty;var qe=Object.getOwnPropertyDescriptor;var l=(a,i,e
       }
       .count {
         font-weight: 500;
-      }
-      .spacer {
-        flex: 1;
       }
       .tile {
         overflow: hidden;
@@ -1043,14 +1033,6 @@ var Be=Object.defineProperty;var qe=Object.getOwnPropertyDescriptor;var l=(a,i,e
     </div>`}};v.styles=[L,k`
       :host {
         display: block;
-      }
-      .toolbar {
-        display: flex;
-        align-items: center;
-        gap: 8px;
-        flex-wrap: wrap;
-        margin-bottom: 12px;
-        min-height: 40px;
       }
       .title {
         margin: 0;

@@ -722,6 +722,7 @@ def test_settings_from_options() -> None:
         run=RunSettings(delay=0.5, stop_on_match=True, parallel=True),
         frigate_jitter=0.0,
         image_height=800,
+        mqtt_snapshots=False,
         save_unknown=False,
         purge_matches_hours=48.0,
         purge_unknown_hours=48.0,

@@ -41,6 +41,7 @@ from custom_components.double_take.detector_config import (
 )
 from custom_components.double_take.options import (
     DEFAULT_OPTIONS,
+    NEEDS_CAMERAS,
     NEEDS_FRIGATE,
     NEEDS_MQTT,
     OPTIONS,
@@ -111,14 +112,16 @@ def section_fields(result_or_schema: Any) -> dict[str, list[str]]:
 def test_every_option_in_one_known_section() -> None:
     """``OPTIONS`` stays the one declaration: each option names a section of the form."""
     assert {spec.section for spec in OPTIONS} == set(SECTIONS)
-    everything = section_fields(options_schema({}, {NEEDS_FRIGATE, NEEDS_MQTT}))
+    everything = section_fields(
+        options_schema({}, {NEEDS_FRIGATE, NEEDS_CAMERAS, NEEDS_MQTT})
+    )
     assert list(everything) == list(SECTIONS)
     names = [name for names in everything.values() for name in names]
     assert sorted(names) == sorted(DEFAULT_OPTIONS)  # each once
     collapsed = {
         name: value.options["collapsed"]
         for name, value in sections_of(
-            options_schema({}, {NEEDS_FRIGATE, NEEDS_MQTT})
+            options_schema({}, {NEEDS_FRIGATE, NEEDS_CAMERAS, NEEDS_MQTT})
         ).items()
     }
     assert collapsed == {
@@ -139,11 +142,16 @@ def test_sections_that_cannot_apply_are_hidden() -> None:
     shown = {name for names in bare.values() for name in names}
     assert "update_sub_label" not in shown
     assert "camera_reset" not in shown
-    frigate_only = section_fields(options_schema({}, {NEEDS_FRIGATE}))
+    frigate_only = section_fields(options_schema({}, {NEEDS_FRIGATE, NEEDS_CAMERAS}))
     assert "mqtt" not in frigate_only
     assert "update_sub_label" in frigate_only["frigate"]
     assert frigate_only["presence"] == ["presence_timeout", "camera_reset"]
     assert "frigate" not in section_fields(options_schema({}, {NEEDS_MQTT}))
+    # Camera sources without Frigate: their runs' and counts' options, no Frigate's.
+    cameras_only = section_fields(options_schema({}, {NEEDS_CAMERAS}))
+    assert cameras_only["attempts"] == ["stop_on_match", "processing"]
+    assert cameras_only["presence"] == ["presence_timeout", "camera_reset"]
+    assert "frigate" not in cameras_only
 
 
 async def test_options_form_of_an_entry_without_frigate(hass: HomeAssistant) -> None:
@@ -212,7 +220,7 @@ async def test_options_mqtt_section_follows_the_mqtt_integration(
 def test_every_option_has_plain_texts() -> None:
     """Every section has a name and description, every field a label and a help text."""
     texts = TRANSLATIONS["options"]["step"]["init"]["sections"]
-    schema = options_schema({}, {NEEDS_FRIGATE, NEEDS_MQTT})
+    schema = options_schema({}, {NEEDS_FRIGATE, NEEDS_CAMERAS, NEEDS_MQTT})
     for name, names in section_fields(schema).items():
         assert texts[name]["name"]
         assert texts[name]["description"]

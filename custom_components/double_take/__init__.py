@@ -15,6 +15,8 @@ from homeassistant.helpers import (
 )
 from homeassistant.helpers.typing import ConfigType
 
+from .camera_sources import CameraSources, camera_sources_of
+from .camera_switches import CameraSwitches
 from .const import DOMAIN, STORAGE_DIR
 from .data import DoubleTakeConfigEntry, DoubleTakeData, configuration_of
 from .detector_config import entry_without_url_credentials
@@ -26,6 +28,7 @@ from .history import DB_FILE, HistoryStore
 from .index import PersonIndex
 from .intake import EventIntake
 from .mqtt_contract import MqttContract
+from .mqtt_snapshots import SnapshotFeed
 from .mqtt_socket import async_keep_nodelay
 from .options import LiveSettings
 from .panel import async_setup_panel, async_unload_panel
@@ -125,6 +128,10 @@ def _runtime_data(
         ),
         contract=contract,
     )
+    switches = CameraSwitches()
+    snapshots = (
+        SnapshotFeed(hass, frigate.config.topic_prefix, settings) if frigate else None
+    )
     intake = (
         EventIntake(
             hass,
@@ -133,9 +140,20 @@ def _runtime_data(
             settings=settings,
             recognizer=recognizer,
             publisher=publisher,
+            switches=switches,
+            snapshots=snapshots,
         )
         if frigate
         else None
+    )
+    camera_sources = CameraSources(
+        hass,
+        entry,
+        camera_sources_of(entry),
+        settings=settings,
+        recognizer=recognizer,
+        publisher=publisher,
+        switches=switches,
     )
     return DoubleTakeData(
         settings=settings,
@@ -149,7 +167,10 @@ def _runtime_data(
         recognizer=recognizer,
         publisher=publisher,
         mqtt_contract=contract,
+        camera_switches=switches,
         intake=intake,
+        snapshots=snapshots,
+        camera_sources=camera_sources,
         configured_from=configuration_of(entry),
     )
 
@@ -167,6 +188,8 @@ async def _async_start(hass: HomeAssistant, entry: DoubleTakeConfigEntry) -> Non
         # After the platforms: the camera switches have restored their positions, so
         # the first events of a camera switched off are skipped too.
         await _async_subscribe_events(hass, entry, data.intake)
+    # After the platforms too: a camera switched off stays off from the first trigger.
+    entry.async_on_unload(data.camera_sources.async_start())
     entry.async_on_unload(data.health.async_start())
     data.mqtt_contract.async_start()
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
@@ -198,6 +221,9 @@ async def _async_subscribe_events(
         return
     ir.async_delete_issue(hass, DOMAIN, ISSUE_MQTT_MISSING)
     entry.async_on_unload(await intake.async_subscribe())
+    if (snapshots := entry.runtime_data.snapshots) is not None:
+        entry.async_on_unload(snapshots.async_stop)
+        await snapshots.async_start()
     # Results leave without waiting for Nagle's algorithm (docs/mqtt-latency.md).
     entry.async_on_unload(async_keep_nodelay(hass))
 
@@ -206,8 +232,11 @@ async def _async_entry_updated(
     hass: HomeAssistant, entry: DoubleTakeConfigEntry
 ) -> None:
     """Options apply in place; a changed connection or detector list reloads the entry."""
-    if entry.runtime_data.configured_from == configuration_of(entry):
-        entry.runtime_data.settings.update(entry.options)
+    data = entry.runtime_data
+    if data.configured_from == configuration_of(entry):
+        data.settings.update(entry.options)
+        if data.snapshots is not None:
+            await data.snapshots.async_options_changed()
         return
     hass.config_entries.async_schedule_reload(entry.entry_id)
 

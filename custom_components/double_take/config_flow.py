@@ -29,6 +29,8 @@ from .api.detectors import DETECTOR_TYPES, LocalDetector, create_detector
 from .api.errors import ApiAuthError, ApiConnectionError, ApiError
 from .api.frigate import FrigateClient, FrigateConfig
 from .api.local import REQUIREMENTS as LOCAL_REQUIREMENTS
+from .camera_flow import CameraSubentryFlow
+from .camera_sources import camera_sources_of
 from .const import (
     CONF_FRIGATE_PASSWORD,
     CONF_FRIGATE_URL,
@@ -43,6 +45,7 @@ from .const import (
     OPT_MQTT_TOPIC_MATCHES,
     OPT_UNKNOWN_CONFIDENCE,
     OPT_ZONES,
+    SUBENTRY_CAMERA,
     SUBENTRY_DETECTOR,
 )
 from .data import DoubleTakeConfigEntry
@@ -64,6 +67,7 @@ from .detector_config import (
 )
 from .options import (
     DEFAULT_OPTIONS,
+    NEEDS_CAMERAS,
     NEEDS_FRIGATE,
     NEEDS_MQTT,
     PASSWORD_SELECTOR,
@@ -418,8 +422,11 @@ class DoubleTakeConfigFlow(_DetectorSteps[ConfigFlowResult], ConfigFlow, domain=
     def async_get_supported_subentry_types(
         cls, config_entry: DoubleTakeConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
-        """Detectors are subentries."""
-        return {SUBENTRY_DETECTOR: DetectorSubentryFlow}
+        """Detectors and camera sources are subentries."""
+        return {
+            SUBENTRY_DETECTOR: DetectorSubentryFlow,
+            SUBENTRY_CAMERA: CameraSubentryFlow,
+        }
 
     def _is_configured(self, unique_id: str, exclude: str | None = None) -> bool:
         """Whether an entry (other than ``exclude``) has ``unique_id``."""
@@ -616,7 +623,11 @@ class DetectorSubentryFlow(_DetectorSteps[SubentryFlowResult], ConfigSubentryFlo
         )
 
     def _cameras(self) -> list[str]:
-        return _frigate_choices(self._get_entry())[OPT_CAMERAS]
+        entry = self._get_entry()
+        return [
+            *_frigate_choices(entry)[OPT_CAMERAS],
+            *(source.camera for source in camera_sources_of(entry)),
+        ]
 
     async def _async_save(self, data: dict[str, Any]) -> SubentryFlowResult:
         """Create the subentry, or update the one being reconfigured."""
@@ -694,7 +705,9 @@ class DoubleTakeOptionsFlow(OptionsFlow):
         """Return what the entry has that options can need: Frigate, MQTT."""
         available: set[str] = set()
         if self.config_entry.data.get(CONF_FRIGATE_URL):
-            available.add(NEEDS_FRIGATE)
+            available.update((NEEDS_FRIGATE, NEEDS_CAMERAS))
+        elif camera_sources_of(self.config_entry):
+            available.add(NEEDS_CAMERAS)
         if self.hass.config_entries.async_entries(MQTT_DOMAIN, include_ignore=False):
             available.add(NEEDS_MQTT)
         return available

@@ -26,6 +26,20 @@ CONF_UPSAMPLE: Final = "upsample"
 CONF_MAX_HEIGHT: Final = "max_height"
 CONF_DISTANCE_THRESHOLD: Final = "distance_threshold"
 
+# Camera sources: a camera entity whose snapshots are recognised when a trigger fires.
+SUBENTRY_CAMERA: Final = "camera"
+CONF_CAMERA_ENTITY: Final = "camera_entity"
+CONF_TRIGGER: Final = "trigger"
+CONF_ATTEMPTS: Final = "attempts"
+CONF_DELAY: Final = "delay"
+CONF_ROOM: Final = "room"
+CONF_DETECTORS: Final = "detectors"
+
+# Where a result came from (history ``source``, saved with every face).
+SOURCE_FRIGATE: Final = "frigate"
+SOURCE_CAMERA: Final = "camera"
+SOURCE_MANUAL: Final = "manual"
+
 # Requests in flight to one detector server at once.
 DEFAULT_DETECTOR_CONCURRENCY: Final = 4
 LOCAL_STORAGE_DIR: Final = "local"
@@ -54,6 +68,7 @@ OPT_MQTT_TOPIC_MATCHES: Final = "mqtt_topic_matches"
 OPT_MQTT_TOPIC_CAMERAS: Final = "mqtt_topic_cameras"
 OPT_PRESENCE_TIMEOUT: Final = "presence_timeout"
 OPT_CAMERA_RESET: Final = "camera_reset"
+OPT_MQTT_SNAPSHOTS: Final = "mqtt_snapshots"
 
 PROCESSING_PARALLEL: Final = "parallel"
 PROCESSING_SERIAL: Final = "serial"

@@ -8,6 +8,8 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.exceptions import ServiceValidationError
 
+from .camera_sources import CameraSources
+from .camera_switches import CameraSwitches
 from .const import DOMAIN
 from .frigate_connection import FrigateConnection
 from .health import HealthMonitor
@@ -15,6 +17,7 @@ from .history import HistoryStore
 from .index import PersonIndex
 from .intake import EventIntake
 from .mqtt_contract import MqttContract
+from .mqtt_snapshots import SnapshotFeed
 from .options import LiveSettings
 from .persons import PersonRegistry
 from .pipeline import DetectorHandle, Recognizer
@@ -46,10 +49,16 @@ class DoubleTakeData:
     publisher: ResultPublisher
     mqtt_contract: MqttContract
     """The original's ``available``, ``errors`` and per-camera ``person`` topics."""
+    camera_switches: CameraSwitches
+    """Cameras whose recognition is switched off (Frigate's and camera sources')."""
     intake: EventIntake | None
     """Frigate events over MQTT; None without Frigate."""
+    snapshots: SnapshotFeed | None
+    """Frigate's person snapshots on MQTT (option ``mqtt_snapshots``); None without Frigate."""
+    camera_sources: CameraSources
+    """Camera subentries: their triggers and runs."""
     configured_from: Configuration
-    """Entry data and detector subentries the entry was set up with (changes reload it)."""
+    """Entry data and subentries the entry was set up with (changes reload it)."""
 
 
 def require_detectors(data: DoubleTakeData) -> None:
@@ -58,6 +67,14 @@ def require_detectors(data: DoubleTakeData) -> None:
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="no_detectors"
         )
+
+
+def cameras_of(data: DoubleTakeData) -> set[str]:
+    """Every camera of an entry: Frigate's (as last read) and the camera sources'."""
+    return {
+        *(data.frigate.config.cameras if data.frigate else ()),
+        *data.camera_sources.cameras,
+    }
 
 
 def configuration_of(entry: ConfigEntry[Any]) -> Configuration:

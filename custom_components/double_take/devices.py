@@ -8,6 +8,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 
 from .const import DOMAIN
+from .data import cameras_of
 from .ids import camera_device_id, detector_device_id, person_device_id
 from .signals import UNKNOWN_PERSON
 
@@ -18,11 +19,10 @@ if TYPE_CHECKING:
 def current_device_ids(entry: DoubleTakeConfigEntry) -> set[str]:
     """Device identifiers the entry has now: persons, unknown, cameras, detectors."""
     data = entry.runtime_data
-    cameras = data.frigate.config.cameras if data.frigate else {}
     return {
         *(person_device_id(entry.entry_id, name) for name in data.persons.names),
         person_device_id(entry.entry_id, UNKNOWN_PERSON),
-        *(camera_device_id(entry.entry_id, camera) for camera in cameras),
+        *(camera_device_id(entry.entry_id, camera) for camera in cameras_of(data)),
         *(detector_device_id(entry.entry_id, handle.id) for handle in data.detectors),
     }
 

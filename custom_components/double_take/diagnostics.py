@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 import re
 from typing import Any
 
@@ -95,9 +96,14 @@ async def async_get_config_entry_diagnostics(
             for subentry in entry.subentries.values()
             if subentry.subentry_type == SUBENTRY_DETECTOR
         ],
+        "camera_sources": [
+            {**asdict(source), "detectors": sorted(source.detectors)}
+            for source in data.camera_sources.sources
+        ],
+        "mqtt_snapshots_subscribed": bool(data.snapshots and data.snapshots.subscribed),
         "persons": len(data.persons.names),
         "stored_images": stored,
-        "disabled_cameras": data.intake.disabled_cameras if data.intake else [],
+        "disabled_cameras": data.camera_switches.disabled,
         "recent_results": [
             result.as_dict() for result in data.publisher.recent_results
         ],

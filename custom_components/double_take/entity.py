@@ -12,6 +12,7 @@ from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
+from .data import cameras_of
 from .ids import camera_device_id, person_device_id
 from .result import FaceHit, RecognitionResult
 from .signals import UNKNOWN_PERSON, camera_signal, person_added_signal, person_signal
@@ -74,17 +75,21 @@ class CameraEntity(DoubleTakeEntity):
     """An entity of the device "Double Take CAM"."""
 
     def __init__(self, entry: DoubleTakeConfigEntry, kind: str, camera: str) -> None:
-        """Attach the entity to the camera's device (Frigate's page is its configuration)."""
+        """Attach the entity to the camera's device (Frigate's page is its configuration).
+
+        A camera source of the same name as a Frigate camera shares its device.
+        """
         super().__init__(entry.entry_id, kind, camera)
         self.camera = camera
         frigate = entry.runtime_data.frigate
+        of_frigate = frigate is not None and camera in frigate.config.cameras
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, camera_device_id(entry.entry_id, camera))},
             name=f"Double Take {camera}",
             manufacturer=MANUFACTURER,
-            model="Frigate camera",
+            model="Frigate camera" if of_frigate else "Camera",
             entry_type=DeviceEntryType.SERVICE,
-            configuration_url=frigate.client.url if frigate else None,
+            configuration_url=frigate.client.url if frigate and of_frigate else None,
         )
 
 
@@ -139,17 +144,16 @@ def async_setup_camera_entities(
     async_add_entities: AddConfigEntryEntitiesCallback,
     factory: Callable[[str], Iterable[Entity]],
 ) -> None:
-    """Add a platform's entities for every Frigate camera, now and when Frigate adds one."""
-    if (frigate := entry.runtime_data.frigate) is None:
-        return
+    """Add a platform's entities for every camera, now and when Frigate adds one."""
     known: set[str] = set()
 
     @callback
     def add_new_cameras() -> None:
-        new = [camera for camera in frigate.config.cameras if camera not in known]
+        new = sorted(cameras_of(entry.runtime_data) - known)
         known.update(new)
         if new:
             async_add_entities([entity for camera in new for entity in factory(camera)])
 
     add_new_cameras()
-    entry.async_on_unload(frigate.async_add_listener(add_new_cameras))
+    if (frigate := entry.runtime_data.frigate) is not None:
+        entry.async_on_unload(frigate.async_add_listener(add_new_cameras))

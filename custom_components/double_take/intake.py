@@ -16,7 +16,10 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 
 from .api.events import EventRejected, EventTracker, FrigateEvent, parse_event
 from .areas import room_for
+from .camera_switches import CameraSwitches
+from .const import SOURCE_FRIGATE
 from .frigate_connection import FrigateConnection
+from .mqtt_snapshots import SnapshotFeed
 from .options import LiveSettings
 from .pipeline import Job, Recognizer
 from .publish import ResultPublisher
@@ -47,6 +50,8 @@ class EventIntake:
         settings: LiveSettings,
         recognizer: Recognizer,
         publisher: ResultPublisher,
+        switches: CameraSwitches,
+        snapshots: SnapshotFeed | None = None,
     ) -> None:
         """Bind the intake; nothing is subscribed until ``async_subscribe``."""
         self._hass = hass
@@ -55,25 +60,13 @@ class EventIntake:
         self._settings = settings
         self._recognizer = recognizer
         self._publisher = publisher
+        self._switches = switches
+        self._snapshots = snapshots
         self.tracker = EventTracker()
-        self._disabled_cameras: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._waiting: deque[FrigateEvent] = deque()
         self._stopped = False
         self._overflowing = False
-
-    @property
-    def disabled_cameras(self) -> list[str]:
-        """Cameras whose recognition switch is off, sorted."""
-        return sorted(self._disabled_cameras)
-
-    @callback
-    def set_camera_enabled(self, camera: str, enabled: bool) -> None:
-        """Process (or skip) the events of ``camera`` from now on."""
-        if enabled:
-            self._disabled_cameras.discard(camera)
-        else:
-            self._disabled_cameras.add(camera)
 
     async def async_subscribe(self) -> CALLBACK_TYPE:
         """Subscribe to Frigate's events topic; returns the unsubscribe callback."""
@@ -137,7 +130,7 @@ class EventIntake:
         and runs next if that run ends without a match.
         """
         reason = self._settings.current.event_filter.skip_reason(event)
-        if reason is None and event.camera in self._disabled_cameras:
+        if reason is None and not self._switches.is_on(event.camera):
             reason = "recognition is switched off for this camera"
         return reason if reason is not None else self.tracker.try_start(event.id, event)
 
@@ -168,6 +161,12 @@ class EventIntake:
         settings = self._settings.current
         matched = False
         cancelled = False
+        loops = self._frigate.event_loops(event.id, event.camera, settings)
+        pushed = (
+            self._snapshots.open(event.camera)
+            if self._snapshots is not None and settings.mqtt_snapshots
+            else None
+        )
         try:
             result = await self._recognizer.recognize(
                 Job(
@@ -175,13 +174,13 @@ class EventIntake:
                     camera=event.camera,
                     room=room_for(self._hass, event.camera),
                     zones=event.current_zones,
-                    loops=self._frigate.event_loops(event.id, event.camera, settings),
+                    loops=loops if pushed is None else (*loops, pushed.loop()),
                     run=settings.run,
                     rules=settings.rules,
                 )
             )
             matched = bool(result.matches)
-            await self._publisher.async_publish(result, frigate_event=True)
+            await self._publisher.async_publish(result, source=SOURCE_FRIGATE)
         except asyncio.CancelledError:
             cancelled = True
             raise
@@ -189,6 +188,8 @@ class EventIntake:
             # A bug or an unexpected answer in one event must not stop the next ones.
             _LOGGER.exception("Processing Frigate event %s failed", event.id)
         finally:
+            if pushed is not None:
+                pushed.close()
             self._run_finished(event, matched, cancelled)
 
     @callback
@@ -198,7 +199,7 @@ class EventIntake:
         """Release the event's run; an update that came during it runs next."""
         if (update := self.tracker.finish(event.id, matched)) is None:
             return
-        if cancelled or self._stopped or update.camera in self._disabled_cameras:
+        if cancelled or self._stopped or not self._switches.is_on(update.camera):
             self.tracker.cancel(update.id)
             return
         _LOGGER.debug(

@@ -45,6 +45,7 @@ from .const import (
     OPT_MIN_FACE_AREA,
     OPT_MIN_OBJECT_AREA,
     OPT_MQTT_PUBLISH,
+    OPT_MQTT_SNAPSHOTS,
     OPT_MQTT_TOPIC_CAMERAS,
     OPT_MQTT_TOPIC_MATCHES,
     OPT_PRESENCE_TIMEOUT,
@@ -125,6 +126,8 @@ SECTIONS: Final[dict[str, bool]] = {
 
 # What an option can need of the entry to apply (``OptionSpec.needs``).
 NEEDS_FRIGATE: Final = "frigate"
+# Cameras: Frigate's or camera sources (runs of several images, camera counts).
+NEEDS_CAMERAS: Final = "cameras"
 NEEDS_MQTT: Final = "mqtt"
 
 
@@ -241,7 +244,7 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
         _BOOL,
         SECTION_ATTEMPTS,
         "run.stop_on_match",
-        NEEDS_FRIGATE,
+        NEEDS_CAMERAS,
     ),
     OptionSpec(
         OPT_PROCESSING,
@@ -250,7 +253,7 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
         _PROCESSING,
         SECTION_ATTEMPTS,
         "run.parallel",
-        NEEDS_FRIGATE,
+        NEEDS_CAMERAS,
     ),
     OptionSpec(
         OPT_IMAGE_HEIGHT,
@@ -259,6 +262,9 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
         number(100, 4320, 1, "px"),
         SECTION_ATTEMPTS,
         needs=NEEDS_FRIGATE,
+    ),
+    OptionSpec(
+        OPT_MQTT_SNAPSHOTS, False, bool, _BOOL, SECTION_ATTEMPTS, needs=NEEDS_FRIGATE
     ),
     OptionSpec(
         OPT_FRIGATE_JITTER,
@@ -293,7 +299,7 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
     # Presence and camera counts.
     OptionSpec(OPT_PRESENCE_TIMEOUT, 600, float, _SECONDS, SECTION_PRESENCE),
     OptionSpec(
-        OPT_CAMERA_RESET, 30, float, _SECONDS, SECTION_PRESENCE, needs=NEEDS_FRIGATE
+        OPT_CAMERA_RESET, 30, float, _SECONDS, SECTION_PRESENCE, needs=NEEDS_CAMERAS
     ),
 )
 
@@ -374,6 +380,7 @@ class Settings:
     run: RunSettings
     frigate_jitter: float
     image_height: int
+    mqtt_snapshots: bool
     save_unknown: bool
     purge_matches_hours: float
     purge_unknown_hours: float

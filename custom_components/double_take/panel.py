@@ -32,7 +32,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN
-from .data import DoubleTakeConfigEntry, DoubleTakeData, require_detectors
+from .data import DoubleTakeConfigEntry, DoubleTakeData, cameras_of, require_detectors
 from .history import MAX_PAGE
 from .review import admin_command, command_entry
 from .services import SERVICE_REMOVE, SERVICE_TRAIN
@@ -136,8 +136,8 @@ async def ws_info(
 
 
 async def _async_cameras(hass: HomeAssistant, data: DoubleTakeData) -> list[str]:
-    """Frigate's cameras and those of the latest recorded faces, sorted."""
-    cameras = set(data.frigate.config.cameras) if data.frigate is not None else set()
+    """Frigate's cameras, the camera sources' and those of the latest faces, sorted."""
+    cameras = cameras_of(data)
     page = await hass.async_add_executor_job(partial(data.history.page, limit=MAX_PAGE))
     cameras.update(record.camera for record in page.records)
     return sorted(cameras, key=str.casefold)

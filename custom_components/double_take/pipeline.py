@@ -8,7 +8,7 @@ once, when its detector answers (``DetectorHandle.analyze``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 import logging
 import time
@@ -129,11 +129,17 @@ class DetectorHandle:
 
 @dataclass(frozen=True, slots=True)
 class ImageLoop:
-    """One loop of a run: ``attempts`` images from ``source``; ``type`` names it in results."""
+    """One loop of a run: ``attempts`` images from ``source``; ``type`` names it in results.
+
+    ``pushed``: the source hands over images as they are published (Frigate's MQTT
+    snapshots), so the loop asks for them without a delay, and only while the run's
+    other loops go on: it ends with them, even while waiting for an image.
+    """
 
     type: str
     attempts: int
     source: ImageSource
+    pushed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +162,8 @@ class Job:
     rules: MatchRules
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     zones: tuple[str, ...] = ()
+    detector_ids: frozenset[str] = frozenset()
+    """Only these detectors (ids), among those serving the camera; empty: all."""
 
 
 async def attempt_images(
@@ -165,14 +173,16 @@ async def attempt_images(
     stop: asyncio.Event | None = None,
     *,
     problems: list[str] | None = None,
+    interruptible: bool = False,
 ) -> AsyncIterator[tuple[int, bytes]]:
     """Yield ``(attempt, image)`` for up to ``attempts`` fetches, ``delay`` seconds apart.
 
     Failed fetches, unusable images (truncated, decompression bombs, not an image) and an
     image identical to the previous one are skipped: Frigate serves the same frame until
     a better one exists, and asking the detectors again would give the same answer.
-    Stops early once ``stop`` is set. Why an attempt gave nothing is logged, and added
-    to ``problems`` when given.
+    Stops early once ``stop`` is set; ``interruptible``: a fetch waiting when it is set
+    is abandoned too (a pushed source may wait long for its next image). Why an attempt
+    gave nothing is logged, and added to ``problems`` when given.
     """
 
     def skip(attempt: int, why: str) -> None:
@@ -187,7 +197,12 @@ async def attempt_images(
         if attempt > 1 and delay > 0 and await _stopped_within(stop, delay):
             return
         try:
-            image = await source.fetch()
+            if interruptible and stop is not None:
+                if (fetched := await _unless_stopped(source.fetch(), stop)) is None:
+                    return
+                image = fetched
+            else:
+                image = await source.fetch()
         except ApiError as err:
             skip(attempt, str(err) or type(err).__name__)
             continue
@@ -211,23 +226,57 @@ class Recognizer:
         self.detectors = list(detectors)
         self._on_health = on_health
 
-    def detectors_for(self, camera: str) -> list[DetectorHandle]:
-        """Detectors allowed for ``camera``."""
-        return [handle for handle in self.detectors if handle.serves(camera)]
+    def detectors_for(
+        self, camera: str, only: frozenset[str] = frozenset()
+    ) -> list[DetectorHandle]:
+        """Detectors allowed for ``camera`` (and among ``only``, the ids, when given)."""
+        return [
+            handle
+            for handle in self.detectors
+            if handle.serves(camera) and (not only or handle.id in only)
+        ]
 
     async def recognize(self, job: Job) -> RecognitionResult:
-        """Run every loop of ``job`` concurrently; stop them all at the first match if asked."""
+        """Run every loop of ``job`` concurrently; stop them all at the first match if asked.
+
+        Pushed loops (``ImageLoop.pushed``) end when the other loops have ended.
+        """
         start = time.monotonic()
-        detectors = self.detectors_for(job.camera)
+        detectors = self.detectors_for(job.camera, job.detector_ids)
         matched = asyncio.Event()
+        others_ended = asyncio.Event()
         images: list[AnalyzedImage] = []
-        counts = await asyncio.gather(
-            *(
-                self._loop(job, loop, detectors, matched, images)
-                for loop in job.loops
-                if loop.attempts > 0
+        loops = [loop for loop in job.loops if loop.attempts > 0]
+
+        async def fetched_loops() -> list[int]:
+            try:
+                return await asyncio.gather(
+                    *(
+                        self._loop(job, loop, detectors, matched, images)
+                        for loop in loops
+                        if not loop.pushed
+                    )
+                )
+            finally:
+                others_ended.set()
+
+        async def pushed_loops() -> list[int]:
+            return await asyncio.gather(
+                *(
+                    self._loop(
+                        job, loop, detectors, matched, images, others_ended=others_ended
+                    )
+                    for loop in loops
+                    if loop.pushed
+                )
             )
-        )
+
+        if any(loop.pushed for loop in loops):
+            fetched, pushed = await asyncio.gather(fetched_loops(), pushed_loops())
+        else:
+            # Most runs: no tasks for pushed loops that do not exist.
+            fetched, pushed = await fetched_loops(), []
+        counts = [*fetched, *pushed]
         matches, misses, unknowns, persons = merge(images)
         return RecognitionResult(
             id=job.id,
@@ -251,13 +300,27 @@ class Recognizer:
         detectors: list[DetectorHandle],
         matched: asyncio.Event,
         images: list[AnalyzedImage],
+        *,
+        others_ended: asyncio.Event | None = None,
     ) -> int:
-        """One loop: up to ``attempts`` images; returns how many it analyzed."""
+        """One loop: up to ``attempts`` images; returns how many it analyzed.
+
+        A pushed loop is given ``others_ended`` as its stop: the other loops stop at a
+        match when asked, so it does too.
+        """
         analyzed = 0
-        stop = matched if job.run.stop_on_match else None
-        async for attempt, image in attempt_images(
-            loop.source, loop.attempts, job.run.delay, stop
-        ):
+        if others_ended is not None:
+            images_of = attempt_images(
+                loop.source, loop.attempts, 0, others_ended, interruptible=True
+            )
+        else:
+            images_of = attempt_images(
+                loop.source,
+                loop.attempts,
+                job.run.delay,
+                matched if job.run.stop_on_match else None,
+            )
+        async for attempt, image in images_of:
             analyzed += 1
             result = AnalyzedImage(
                 type=loop.type,
@@ -279,6 +342,19 @@ class Recognizer:
         if job.run.parallel:
             return tuple(await asyncio.gather(*calls))
         return tuple([await call for call in calls])
+
+
+async def _unless_stopped[T](call: Awaitable[T], stop: asyncio.Event) -> T | None:
+    """Await ``call``, or abandon it (cancelled) and return None once ``stop`` is set."""
+    answer = asyncio.ensure_future(call)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait((answer, stopped), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+        if not answer.done():
+            answer.cancel()
+    return answer.result() if answer.done() and not answer.cancelled() else None
 
 
 async def _stopped_within(stop: asyncio.Event | None, seconds: float) -> bool:

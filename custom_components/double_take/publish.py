@@ -24,7 +24,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from .api.errors import ApiError
 from .api.frigate import FrigateClient
-from .const import EVENT_MATCH, EVENT_RESULT, EVENT_UNKNOWN
+from .const import EVENT_MATCH, EVENT_RESULT, EVENT_UNKNOWN, SOURCE_FRIGATE
 from .media_titles import saved_image_stem
 from .mqtt_contract import (
     MqttContract,
@@ -206,9 +206,12 @@ class ResultPublisher:
         self._history_outage = _Outage("Recording the result history")
 
     async def async_publish(
-        self, result: RecognitionResult, *, frigate_event: bool
+        self, result: RecognitionResult, *, source: str
     ) -> RecognitionResult:
         """Publish ``result``; returns it with the paths of its saved images.
+
+        ``source`` (``SOURCE_FRIGATE``, ``SOURCE_CAMERA``, ``SOURCE_MANUAL``) goes to
+        the history; only a Frigate event's result is written back as a sub label.
 
         MQTT first, so that nothing delays what automations outside Home Assistant
         see: its payloads name the paths the images are saved at right after. The
@@ -237,7 +240,7 @@ class ResultPublisher:
         if publishing is not None:
             await publishing
         if (
-            frigate_event
+            source == SOURCE_FRIGATE
             and settings.update_sub_label
             and result.matches
             and self._frigate is not None
@@ -249,11 +252,7 @@ class ResultPublisher:
                 )
             )
         # Last: the history is for review, never in the way of what automations see.
-        await self._history_outage.run(
-            self._recorder.async_record(
-                result, "frigate" if frigate_event else "manual"
-            )
-        )
+        await self._history_outage.run(self._recorder.async_record(result, source))
         return result
 
     async def _async_publish_mqtt(

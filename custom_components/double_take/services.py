@@ -29,7 +29,13 @@ from homeassistant.helpers.service import (
 
 from .api.sources import FixedImage, FrigateImage, ImageSource, UrlImage
 from .areas import room_for
-from .const import DOMAIN, MANUAL_CAMERA, PROCESSING_PARALLEL, PROCESSING_SERIAL
+from .const import (
+    DOMAIN,
+    MANUAL_CAMERA,
+    PROCESSING_PARALLEL,
+    PROCESSING_SERIAL,
+    SOURCE_MANUAL,
+)
 from .data import DoubleTakeConfigEntry, DoubleTakeData, require_detectors
 from .pipeline import ImageLoop, Job, RunSettings
 from .publish import listed
@@ -195,7 +201,7 @@ async def _async_recognize(call: ServiceCall) -> ServiceResponse:
         )
     )
     _raise_if_nothing_analyzed(result, chosen[0])
-    result = await data.publisher.async_publish(result, frigate_event=False)
+    result = await data.publisher.async_publish(result, source=SOURCE_MANUAL)
     # As in the bus event: at most MAX_LISTED_UNKNOWNS unknown faces listed.
     return listed(result).as_dict(include_raw=call.data[ATTR_RESULTS] == "all")
 

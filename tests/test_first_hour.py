@@ -176,6 +176,9 @@ async def test_options_form_of_an_entry_without_frigate(hass: HomeAssistant) -> 
             "confidence": 60.0,
             "unknown_confidence": 40,
             "min_face_area": 2500.0,
+            "unknown_min_face_area": 0,
+            "min_margin": 0,
+            "min_detectors_agree": 1,
         }
         answer = {
             "recognition": {**shown, "confidence": 70.0},
@@ -190,6 +193,9 @@ async def test_options_form_of_an_entry_without_frigate(hass: HomeAssistant) -> 
         "confidence": 70.0,
         "unknown_confidence": 40,
         "min_face_area": 2500,
+        "unknown_min_face_area": 0,
+        "min_margin": 0,
+        "min_detectors_agree": 1,
         "snapshot_attempts": 3,
         "update_sub_label": True,
         "retired_option": "kept",

@@ -425,6 +425,7 @@ async def test_admin_actions_refuse_other_users(
         ("train", {"name": "alice"}),
         ("remove", {"name": "alice"}),
         ("purge", {}),
+        ("evaluate", {}),
     ):
         with pytest.raises(Unauthorized):
             await call(hass, service, hass_read_only_user, **data)

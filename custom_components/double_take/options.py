@@ -42,7 +42,9 @@ from .const import (
     OPT_IMAGE_HEIGHT,
     OPT_LABELS,
     OPT_LATEST_ATTEMPTS,
+    OPT_MIN_DETECTORS_AGREE,
     OPT_MIN_FACE_AREA,
+    OPT_MIN_MARGIN,
     OPT_MIN_OBJECT_AREA,
     OPT_MQTT_PUBLISH,
     OPT_MQTT_SNAPSHOTS,
@@ -56,6 +58,7 @@ from .const import (
     OPT_SNAPSHOT_ATTEMPTS,
     OPT_STOP_ON_MATCH,
     OPT_UNKNOWN_CONFIDENCE,
+    OPT_UNKNOWN_MIN_FACE_AREA,
     OPT_UPDATE_SUB_LABEL,
     OPT_ZONES,
     PROCESSING_PARALLEL,
@@ -186,6 +189,25 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
         number(0, 10_000_000, 1, "px²"),
         SECTION_RECOGNITION,
         "rules.min_face_area",
+    ),
+    OptionSpec(
+        OPT_UNKNOWN_MIN_FACE_AREA,
+        0,
+        int,
+        number(0, 10_000_000, 1, "px²"),
+        SECTION_RECOGNITION,
+        "rules.unknown_min_face_area",
+    ),
+    OptionSpec(
+        OPT_MIN_MARGIN, 0, float, _PERCENT, SECTION_RECOGNITION, "rules.min_margin"
+    ),
+    OptionSpec(
+        OPT_MIN_DETECTORS_AGREE,
+        1,
+        int,
+        number(1, 10, 1),
+        SECTION_RECOGNITION,
+        "rules.min_detectors_agree",
     ),
     # Which Frigate events are processed, and what is written back.
     OptionSpec(

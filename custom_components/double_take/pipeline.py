@@ -97,8 +97,9 @@ class DetectorHandle:
             detector=self.kind,
             duration=time.monotonic() - start,
             faces=tuple(
-                ClassifiedFace(face, rules.classify(face))
+                ClassifiedFace(face, kind)
                 for face in self._bounded(faces, image)
+                if rules.reported(face, kind := rules.classify(face))
             ),
         )
 
@@ -277,7 +278,7 @@ class Recognizer:
             # Most runs: no tasks for pushed loops that do not exist.
             fetched, pushed = await fetched_loops(), []
         counts = [*fetched, *pushed]
-        matches, misses, unknowns, persons = merge(images)
+        matches, misses, unknowns, persons = merge(images, job.rules)
         return RecognitionResult(
             id=job.id,
             camera=job.camera,
@@ -329,7 +330,7 @@ class Recognizer:
                 detections=await self._analyze(image, detectors, job),
             )
             images.append(result)
-            if result.has_match:
+            if result.has_match(job.rules):
                 matched.set()
         return analyzed
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+import math
 from typing import Any
 
 from .api.models import UNKNOWN, Face
@@ -25,19 +26,46 @@ class FaceKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class MatchRules:
-    """Thresholds that decide whether a face is a match, a miss or unknown."""
+    """Thresholds that decide whether a face is a match, a miss or unknown.
+
+    ``min_margin``: a named face must beat the detector's next candidate (another
+    person) by this many points, else it is an ambiguous miss. ``min_detectors_agree``:
+    a name needs that many detectors matching it in a run (``merge``).
+    ``unknown_min_face_area``: smaller unknown faces are not reported at all.
+    """
 
     confidence: float
     unknown_confidence: float
     min_face_area: int
+    min_margin: float = 0
+    min_detectors_agree: int = 1
+    unknown_min_face_area: int = 0
 
     def classify(self, face: Face) -> FaceKind:
-        """Match = named, confident and large enough; unknown = unnamed or barely confident."""
+        """Match = named, confident, large enough and clear; unknown = unnamed or unsure."""
         if not face.known or face.confidence < self.unknown_confidence:
             return FaceKind.UNKNOWN
-        if face.confidence >= self.confidence and face.box.area >= self.min_face_area:
+        if (
+            face.confidence >= self.confidence
+            and face.box.area >= self.min_face_area
+            and self._margin(face) >= self.min_margin
+        ):
             return FaceKind.MATCH
         return FaceKind.MISS
+
+    def reported(self, face: Face, kind: FaceKind) -> bool:
+        """Whether the face is reported (not an unknown face too small to matter)."""
+        return (
+            kind is not FaceKind.UNKNOWN or face.box.area >= self.unknown_min_face_area
+        )
+
+    @staticmethod
+    def _margin(face: Face) -> float:
+        """Points between the face's name and the detector's next candidate."""
+        runner_up = next(
+            (other for other in face.candidates if other.name != face.name), None
+        )
+        return face.confidence - runner_up.confidence if runner_up else math.inf
 
     def reason(self, face: Face) -> str | None:
         """Why ``face`` is not a match (None when it is one), in the user's terms."""
@@ -58,7 +86,22 @@ class MatchRules:
                 f"face area {face.box.area} px² is below min_face_area"
                 f" {self.min_face_area} px²"
             )
+        if (margin := self._margin(face)) < self.min_margin:
+            other = next(c for c in face.candidates if c.name != face.name)
+            return (
+                f"ambiguous: {other.name} {other.confidence:g} is {margin:g} points"
+                f" behind, below min_margin {self.min_margin:g}"
+            )
         return None
+
+    def disagreement(self, detectors: int) -> str | None:
+        """Why a name matched by ``detectors`` detectors is not a match (None: it is)."""
+        if detectors >= self.min_detectors_agree:
+            return None
+        return (
+            f"matched by {detectors} detector{'s' if detectors != 1 else ''}, below"
+            f" min_detectors_agree {self.min_detectors_agree}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,13 +136,16 @@ class AnalyzedImage:
     image: bytes
     detections: tuple[Detection, ...]
 
-    @property
-    def has_match(self) -> bool:
-        """Whether any detector found a match in this image."""
+    def has_match(self, rules: MatchRules) -> bool:
+        """Whether enough detectors (``min_detectors_agree``) matched one name here."""
+        matched_by: dict[str, set[str]] = {}
+        for detection in self.detections:
+            for found in detection.faces:
+                if found.kind is FaceKind.MATCH:
+                    matched_by.setdefault(found.name, set()).add(detection.detector)
         return any(
-            found.kind is FaceKind.MATCH
-            for detection in self.detections
-            for found in detection.faces
+            rules.disagreement(len(detectors)) is None
+            for detectors in matched_by.values()
         )
 
 
@@ -115,6 +161,8 @@ class FaceHit:
     duration: float
     image: bytes = field(repr=False)
     image_path: str | None = None
+    reason: str | None = None
+    """Why a miss is not a match (``MatchRules``)."""
 
     @property
     def name(self) -> str:
@@ -133,6 +181,7 @@ class FaceHit:
             "type": self.type,
             "duration": round(self.duration, 2),
             "image": self.image_path,
+            **({"reason": self.reason} if self.kind is FaceKind.MISS else {}),
         }
 
 
@@ -219,14 +268,17 @@ class RecognitionResult:
 
 
 def merge(
-    images: Iterable[AnalyzedImage],
+    images: Iterable[AnalyzedImage], rules: MatchRules
 ) -> tuple[tuple[FaceHit, ...], tuple[FaceHit, ...], tuple[FaceHit, ...], int]:
     """Best match per name, best miss per name without a match, every unknown face.
 
-    Also returns the person count: the most faces one detector saw in one image.
+    A name matched by fewer detectors than ``min_detectors_agree`` (over the whole run)
+    is a miss. Each miss says why. Also returns the person count: the most faces one
+    detector saw in one image.
     """
     best_match: dict[str, FaceHit] = {}
     best_miss: dict[str, FaceHit] = {}
+    matched_by: dict[str, set[str]] = {}
     unknowns: list[FaceHit] = []
     person_count = 0
     for image in images:
@@ -245,10 +297,18 @@ def merge(
                 if hit.kind is FaceKind.UNKNOWN:
                     unknowns.append(hit)
                     continue
+                if hit.kind is FaceKind.MATCH:
+                    matched_by.setdefault(hit.name, set()).add(hit.detector)
+                else:
+                    hit = replace(hit, reason=rules.reason(hit.face))
                 table = best_match if hit.kind is FaceKind.MATCH else best_miss
                 current = table.get(hit.name)
                 if current is None or hit.face.confidence > current.face.confidence:
                     table[hit.name] = hit
+    for name, hit in list(best_match.items()):
+        if (why := rules.disagreement(len(matched_by[name]))) is not None:
+            del best_match[name]
+            best_miss[name] = replace(hit, kind=FaceKind.MISS, reason=why)
     misses = [hit for name, hit in best_miss.items() if name not in best_match]
     return (
         _by_confidence(best_match.values()),

@@ -37,6 +37,7 @@ from .const import (
     SOURCE_MANUAL,
 )
 from .data import DoubleTakeConfigEntry, DoubleTakeData, require_detectors
+from .evaluate_action import async_evaluate
 from .pipeline import ImageLoop, Job, RunSettings
 from .publish import listed
 from .purge import async_purge
@@ -60,6 +61,7 @@ SERVICE_RECOGNIZE = "recognize"
 SERVICE_TRAIN = "train"
 SERVICE_REMOVE = "remove"
 SERVICE_PURGE = "purge"
+SERVICE_EVALUATE = "evaluate"
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 ATTR_URL = "url"
@@ -129,6 +131,15 @@ REMOVE_SCHEMA = vol.Schema(
     }
 )
 PURGE_SCHEMA = vol.Schema({vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string})
+ATTR_DETECTOR = "detector"
+ATTR_UNKNOWN_PATH = "unknown_path"
+EVALUATE_SCHEMA = vol.Schema(
+    {
+        vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Optional(ATTR_DETECTOR): cv.string,
+        vol.Optional(ATTR_UNKNOWN_PATH): cv.string,
+    }
+)
 
 
 def async_setup_services(hass: HomeAssistant) -> None:
@@ -144,6 +155,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         (SERVICE_TRAIN, _async_train, TRAIN_SCHEMA),
         (SERVICE_REMOVE, _async_remove, REMOVE_SCHEMA),
         (SERVICE_PURGE, _async_purge, PURGE_SCHEMA),
+        (SERVICE_EVALUATE, _async_evaluate, EVALUATE_SCHEMA),
     ):
         # A non-admin user's call raises Unauthorized (automations and scripts run
         # without a user and are allowed).
@@ -330,3 +342,10 @@ async def _async_purge(call: ServiceCall) -> ServiceResponse:
         call.hass, data.media, data.history, data.settings.current
     )
     return dict(counts)
+
+
+async def _async_evaluate(call: ServiceCall) -> ServiceResponse:
+    data = _entry_data(call, need_detectors=True)
+    return await async_evaluate(
+        call.hass, data, call.data.get(ATTR_DETECTOR), call.data.get(ATTR_UNKNOWN_PATH)
+    )

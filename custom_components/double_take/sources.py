@@ -90,11 +90,11 @@ async def async_read_image_file(hass: HomeAssistant, value: str) -> bytes:
     return data
 
 
-def _read_allowed(hass: HomeAssistant, value: str) -> bytes | None:
-    """Read ``value`` if Home Assistant may read it, else None (blocking: executor).
+def allowed_path(hass: HomeAssistant, value: str) -> Path | None:
+    """Return ``value`` as a path if Home Assistant may read it, else None (blocking).
 
-    Double Take's own folder needs no allowlist entry: its saved matches, unknown faces
-    and history frames are what users train from.
+    Relative paths are in the config folder. Double Take's own folder needs no allowlist
+    entry: its saved matches, unknown faces and history frames are what users train from.
     """
     path = Path(value)
     if not path.is_absolute():
@@ -104,10 +104,17 @@ def _read_allowed(hass: HomeAssistant, value: str) -> bytes | None:
         str(path)
     ):
         return None
-    return _read_limited(path)
+    return path
 
 
-def _read_limited(path: Path) -> bytes:
+def _read_allowed(hass: HomeAssistant, value: str) -> bytes | None:
+    """Read ``value`` if Home Assistant may read it, else None (blocking: executor)."""
+    path = allowed_path(hass, value)
+    return None if path is None else read_limited(path)
+
+
+def read_limited(path: Path) -> bytes:
+    """Read a file of at most MAX_IMAGE_BYTES; a larger one is an OSError (blocking)."""
     with path.open("rb") as file:
         data = file.read(MAX_IMAGE_BYTES + 1)
     if len(data) > MAX_IMAGE_BYTES:

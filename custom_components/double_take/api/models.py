@@ -77,6 +77,14 @@ class Box:
 
 
 @dataclass(frozen=True, slots=True)
+class Candidate:
+    """A person a detector ranked below its answer for a face."""
+
+    name: str
+    confidence: float
+
+
+@dataclass(frozen=True, slots=True)
 class Face:
     """One face as a detector reported it, normalized.
 
@@ -87,6 +95,10 @@ class Face:
     name: str
     confidence: float
     box: Box
+    candidates: tuple[Candidate, ...] = ()
+    """Other persons the detector considered for this face, most confident first (the
+    detectors that rank candidates fill it: CompreFace, the local detector); ``min_margin``
+    compares the best of them with ``name``."""
 
     @property
     def known(self) -> bool:

@@ -647,12 +647,18 @@ async def test_options_offer_frigate_cameras_and_zones(hass: HomeAssistant) -> N
         topic_prefix="frigate",
         cameras={"front_door": ("porch", "path"), "garden": ()},
     )
-    entry.runtime_data = SimpleNamespace(frigate=SimpleNamespace(config=config))
+    entry.runtime_data = SimpleNamespace(
+        frigate=SimpleNamespace(config=config),
+        camera_sources=SimpleNamespace(cameras=["porch"]),
+    )
     entry.mock_state(hass, ConfigEntryState.LOADED)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     schema = result["data_schema"].schema["frigate"].schema.schema
     assert schema["cameras"].config["options"] == ["front_door", "garden"]
     assert schema["zones"].config["options"] == ["front_door.porch", "front_door.path"]
+    # Camera settings: Frigate's cameras and the camera sources.
+    adjust = result["data_schema"].schema["adjust_camera"]
+    assert adjust.config["options"] == ["front_door", "garden", "porch"]
 
 
 @pytest.mark.parametrize(
@@ -722,6 +728,8 @@ def test_settings_from_options() -> None:
         run=RunSettings(delay=0.5, stop_on_match=True, parallel=True),
         frigate_jitter=0.0,
         image_height=800,
+        crop="person",
+        require_face="auto",
         mqtt_snapshots=False,
         save_unknown=False,
         purge_matches_hours=48.0,

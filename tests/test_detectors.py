@@ -41,6 +41,7 @@ from custom_components.double_take.api.models import (
     NO_FACE,
     UNKNOWN,
     Box,
+    Candidate,
     Face,
     TrainingImage,
 )
@@ -274,14 +275,27 @@ async def test_several_faces_in_one_image(rig: Rig, face_world: FaceWorld) -> No
 
     faces = await rig.detector.recognize(image)
 
+    # CompreFace ranks every trained person for each face: the others are candidates.
+    ranked = rig.kind == "compreface"
     assert faces[:2] == [
-        Face("alice", 91.0, Box(top=20, left=10, width=100, height=120)),
-        Face("bob", 88.0, Box(top=40, left=300, width=90, height=110)),
+        Face(
+            "alice",
+            91.0,
+            Box(top=20, left=10, width=100, height=120),
+            (Candidate("bob", 30.0),) if ranked else (),
+        ),
+        Face(
+            "bob",
+            88.0,
+            Box(top=40, left=300, width=90, height=110),
+            (Candidate("alice", 30.0),) if ranked else (),
+        ),
     ]
     carol = faces[2]
     assert carol.box == Box(top=200, left=500, width=80, height=100)
     if rig.kind == "compreface":
         assert carol.confidence == 30.0
+        assert carol.candidates == (Candidate("bob", 30.0),)
     else:
         assert carol == Face(UNKNOWN, 0.0, carol.box)
     assert len(faces) == 3
@@ -974,7 +988,13 @@ async def test_long_error_pages_are_cut(rig: Rig, face_world: FaceWorld) -> None
             },
             [
                 Face(UNKNOWN, 0.0, Box(0, 0, 0, 0)),
-                Face("bob", 50.0, Box(top=0, left=0, width=51, height=0)),
+                Face(
+                    "bob",
+                    50.0,
+                    Box(top=0, left=0, width=51, height=0),
+                    # A score that is no number counts 0, as for the answer itself.
+                    (Candidate("alice", 0.0),),
+                ),
                 Face(UNKNOWN, 0.0, Box(top=2, left=1, width=2, height=2)),
             ],
             id="compreface",
@@ -1132,7 +1152,7 @@ async def test_compreface_recognize_request(
     assert request.query == {
         "det_prob_threshold": "0.65",
         "limit": "0",
-        "prediction_count": "1",
+        "prediction_count": "20",  # CompreFace ranks examples: room for other persons
     }
     assert request.content_type == "multipart/form-data"
 

@@ -218,7 +218,8 @@ def local_detector(
         (0.3, 0.6, 75.0),
         (0.37, 0.6, 69.17),
         (0.6, 0.6, 50.0),
-        (0.84, 0.6, 30.0),
+        (0.72, 0.6, 25.0),
+        (0.84, 0.6, 0.0),
         (1.2, 0.6, 0.0),
         (1.5, 0.6, 0.0),
         (0.5, 0.5, 50.0),
@@ -229,7 +230,7 @@ def local_detector(
 def test_distance_to_confidence(
     distance: float, threshold: float, confidence: float
 ) -> None:
-    """Linear: 0 → 100, the threshold → 50, twice the threshold → 0, clamped."""
+    """0 → 100, the threshold → 50; beyond it 3× as steep: 1.4 × threshold → 0."""
     assert distance_to_confidence(distance, threshold) == confidence
 
 

@@ -12,6 +12,7 @@ from custom_components.double_take.api.models import Box, Candidate, Face
 from custom_components.double_take.const import DOMAIN, EVENT_RESULT
 from custom_components.double_take.result import FaceKind, MatchRules
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 
 from .common import EVENT_ID, FAST, event_message, fire, setup_detectors
 from .emulators.compreface import CompreFaceEmulator
@@ -136,3 +137,72 @@ async def test_small_unknown_faces_are_not_reported(
 def _write(path: str, data: bytes) -> None:
     with open(path, "wb") as file:
         file.write(data)
+
+
+async def test_camera_settings_step(
+    hass: HomeAssistant,
+    mqtt: MqttMockHAClient,
+    frigate: FrigateEmulator,
+    compreface: CompreFaceEmulator,
+    face_world: FaceWorld,
+) -> None:
+    """Options → Camera settings: front_door demands more; other cameras do not."""
+    compreface.subjects["alice"] = ["alice"]
+    entry = await setup_detectors(
+        hass, compreface, frigate_url=frigate.url, options=FAST
+    )
+    flow = await hass.config_entries.options.async_init(entry.entry_id)
+    assert "adjust_camera" in flow["data_schema"].schema
+    shown = flow["data_schema"].schema
+    answer = {
+        name: {
+            str(key): key.description["suggested_value"]
+            for key in shown[name].schema.schema
+            if key.description and "suggested_value" in key.description
+        }
+        for name in (
+            "recognition",
+            "frigate",
+            "attempts",
+            "storage",
+            "mqtt",
+            "presence",
+        )
+    }
+    flow = await hass.config_entries.options.async_configure(
+        flow["flow_id"], {**answer, "adjust_camera": "front_door"}
+    )
+    assert (flow["step_id"], flow["description_placeholders"]) == (
+        "camera",
+        {"camera": "front_door"},
+    )
+    flow = await hass.config_entries.options.async_configure(
+        flow["flow_id"], {"confidence": 99.0, "snapshot_attempts": 2.0}
+    )
+    assert flow["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options["camera_overrides"] == {
+        "front_door": {"confidence": 99.0, "snapshot_attempts": 2}
+    }
+    await hass.async_block_till_done()
+
+    results = async_capture_events(hass, EVENT_RESULT)
+    alice = FaceSpec("alice", (200, 100, 150, 180))
+    frigate.set_snapshot(EVENT_ID, [face_world.image(alice)])
+    await fire(hass, event_message())
+    (miss,) = results[0].data["misses"]
+    assert miss["reason"] == "confidence 95 is below confidence 99"
+    assert len(frigate.snapshot_requests(EVENT_ID)) == 2  # its own attempts
+
+    other = "1760011300.000000-abcdef"
+    frigate.set_snapshot(other, [face_world.image(alice)])
+    await fire(hass, event_message(event_id=other, camera="backyard"))
+    assert [match["name"] for match in results[1].data["matches"]] == ["alice"]
+
+    # Emptied again: the camera has no values of its own any more.
+    flow = await hass.config_entries.options.async_init(entry.entry_id)
+    flow = await hass.config_entries.options.async_configure(
+        flow["flow_id"], {**answer, "adjust_camera": "front_door"}
+    )
+    assert flow["data_schema"]({}) == {}
+    flow = await hass.config_entries.options.async_configure(flow["flow_id"], {})
+    assert entry.options["camera_overrides"] == {}

@@ -7,6 +7,8 @@ HA itself for in-process tests) are not loaded here (``-p no:homeassistant``).
 Scopes: ``hass`` (a Home Assistant process with the owner, a second user and MQTT),
 ``emulators`` and ``frigate_mqtt`` are per module, so every test module starts from a
 fresh Home Assistant (about 7 s); the tests of one module share it and run in order.
+A module can add top-level YAML to the configuration of its Home Assistant by overriding
+the module-scoped fixture ``hass_configuration`` (e.g. ``{"input_boolean": {…}}``).
 ``page`` / ``user_page`` are a fresh browser context per test, logged in through the login
 form. After each test that used ``hass``, the log lines written meanwhile must show no
 problem of the integration (``integration_problems``); mark a test
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 import os
 from pathlib import Path
 import re
+from typing import Any
 
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 import pytest
@@ -138,20 +141,27 @@ def frigate_mqtt(mosquitto: MosquittoBroker) -> Iterator[FrigateMqtt]:
 
 
 @pytest.fixture(scope="module")
+def hass_configuration() -> dict[str, Any]:
+    """Top-level YAML added to the module's configuration.yaml (override it in a module)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
 def hass(
     tmp_path_factory: pytest.TempPathFactory,
     loop: BackgroundLoop,
     mosquitto: MosquittoBroker,
+    hass_configuration: dict[str, Any],
 ) -> Iterator[Hass]:
     """Run a real Home Assistant: onboarded, a second user, MQTT set up on ``mosquitto``.
 
     Its config is scripts/develop's configuration.yaml with *My media* in
     ``<config>/media`` (``Hass.media_dir``; in a container HA would use the machine's
-    ``/media``).
+    ``/media``), and ``hass_configuration``'s additions.
     """
     base = tmp_path_factory.mktemp("hass")
     process = HassProcess(base / "config")
-    _use_own_media_dir(process.config_dir)
+    _write_configuration(process.config_dir, hass_configuration)
     process.start()
     try:
         api = HassApi(loop, process.url)
@@ -170,12 +180,14 @@ def hass(
         print(f"\nhass log: {process.log_path}")  # noqa: T201
 
 
-def _use_own_media_dir(config_dir: Path) -> None:
+def _write_configuration(config_dir: Path, additions: dict[str, Any]) -> None:
+    """Use ``<config>/media`` as *My media*; add ``additions`` (top-level YAML)."""
     path = config_dir / "configuration.yaml"
     config = yaml.safe_load(path.read_text(encoding="utf-8"))
     media = config_dir / "media"
     media.mkdir(exist_ok=True)
     config["homeassistant"]["media_dirs"] = {"local": str(media)}
+    config.update(additions)
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
 
 

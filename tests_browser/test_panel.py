@@ -198,7 +198,11 @@ def _set_options(hass: Hass, entry_id: str, changes: dict[str, dict[str, Any]]) 
         {"handler": entry_id, "show_advanced_options": False},
     )
     assert form.get("type") == "form", form
-    answer: dict[str, Any] = {field["name"]: {} for field in form["data_schema"]}
+    answer: dict[str, Any] = {
+        field["name"]: {}
+        for field in form["data_schema"]
+        if field["type"] == "expandable"  # the sections, not "Camera settings"
+    }
     for section, values in changes.items():
         answer[section] = {**answer[section], **values}
     done = hass.api.rest(

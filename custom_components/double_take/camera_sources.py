@@ -193,7 +193,7 @@ class CameraSources:
         task.add_done_callback(lambda _: self._runs.pop(source.camera, None))
 
     async def _async_run(self, source: CameraSource) -> None:
-        settings = self._settings.current
+        settings = self._settings.for_camera(source.camera)
         try:
             result = await self._recognizer.recognize(
                 Job(

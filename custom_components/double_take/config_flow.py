@@ -22,7 +22,12 @@ from homeassistant.config_entries import (
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowHandler, FlowResult
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.selector import BooleanSelector
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+)
 from homeassistant.requirements import RequirementsNotFound, async_process_requirements
 
 from .api.detectors import DETECTOR_TYPES, LocalDetector, create_detector
@@ -39,6 +44,7 @@ from .const import (
     CONF_URL,
     CONF_VERIFY_SSL,
     DOMAIN,
+    OPT_CAMERA_OVERRIDES,
     OPT_CAMERAS,
     OPT_CONFIDENCE,
     OPT_MQTT_TOPIC_CAMERAS,
@@ -48,7 +54,7 @@ from .const import (
     SUBENTRY_CAMERA,
     SUBENTRY_DETECTOR,
 )
-from .data import DoubleTakeConfigEntry
+from .data import DoubleTakeConfigEntry, cameras_of
 from .detector_config import (
     LOCAL_UNIQUE_ID,
     clean_detector_data,
@@ -73,6 +79,8 @@ from .options import (
     PASSWORD_SELECTOR,
     TEXT_SELECTOR,
     URL_SELECTOR,
+    camera_options_schema,
+    camera_overrides,
     flattened,
     normalized,
     options_schema,
@@ -663,6 +671,8 @@ class DetectorSubentryFlow(_DetectorSteps[SubentryFlowResult], ConfigSubentryFlo
 
 
 MQTT_DOMAIN = "mqtt"
+# The options form's field that leads to a camera's own values (not stored).
+CAMERA_TO_ADJUST = "adjust_camera"
 
 
 class DoubleTakeOptionsFlow(OptionsFlow):
@@ -673,13 +683,19 @@ class DoubleTakeOptionsFlow(OptionsFlow):
     stored values. ``entry.options`` stays flat, as ``Settings.from_options`` reads it.
     """
 
+    def __init__(self) -> None:
+        """Nothing chosen yet."""
+        self._options: dict[str, Any] = {}
+        self._camera = ""
+
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """One form with every option that applies."""
+        """One form with every option that applies; a camera to adjust leads on."""
         entry = self.config_entry
         errors: dict[str, str] = {}
         shown = {**DEFAULT_OPTIONS, **entry.options}
+        cameras = sorted(cameras_of(entry.runtime_data)) if self._loaded() else []
         if user_input is not None:
             options = normalized({**entry.options, **flattened(user_input)})
             shown = {**DEFAULT_OPTIONS, **options}
@@ -690,16 +706,57 @@ class DoubleTakeOptionsFlow(OptionsFlow):
                 for key in (OPT_MQTT_TOPIC_MATCHES, OPT_MQTT_TOPIC_CAMERAS)
             ):
                 errors["base"] = "invalid_topic"
+            elif camera := user_input.get(CAMERA_TO_ADJUST):
+                self._options, self._camera = options, camera
+                return await self.async_step_camera()
             else:
                 return self.async_create_entry(data=options)
+        schema = options_schema(_frigate_choices(entry), self._available())
+        if cameras:
+            schema = schema.extend(
+                {
+                    vol.Optional(CAMERA_TO_ADJUST): SelectSelector(
+                        SelectSelectorConfig(
+                            options=cameras, mode=SelectSelectorMode.DROPDOWN
+                        )
+                    )
+                }
+            )
         return self.async_show_form(
             step_id="init",
-            data_schema=self.add_suggested_values_to_schema(
-                options_schema(_frigate_choices(entry), self._available()),
-                sectioned(shown),
-            ),
+            data_schema=self.add_suggested_values_to_schema(schema, sectioned(shown)),
             errors=errors,
         )
+
+    async def async_step_camera(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """One camera's own values; an empty field keeps the global option."""
+        overrides = {
+            camera: dict(values)
+            for camera, values in camera_overrides(self._options).items()
+        }
+        if user_input is not None:
+            values = normalized(
+                {key: value for key, value in user_input.items() if value is not None}
+            )
+            if values:
+                overrides[self._camera] = values
+            else:
+                overrides.pop(self._camera, None)
+            return self.async_create_entry(
+                data={**self._options, OPT_CAMERA_OVERRIDES: overrides}
+            )
+        return self.async_show_form(
+            step_id="camera",
+            data_schema=self.add_suggested_values_to_schema(
+                camera_options_schema(), overrides.get(self._camera, {})
+            ),
+            description_placeholders={"camera": self._camera},
+        )
+
+    def _loaded(self) -> bool:
+        return self.config_entry.state is ConfigEntryState.LOADED
 
     def _available(self) -> set[str]:
         """Return what the entry has that options can need: Frigate, MQTT."""

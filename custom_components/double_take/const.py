@@ -72,6 +72,19 @@ OPT_MQTT_TOPIC_CAMERAS: Final = "mqtt_topic_cameras"
 OPT_PRESENCE_TIMEOUT: Final = "presence_timeout"
 OPT_CAMERA_RESET: Final = "camera_reset"
 OPT_MQTT_SNAPSHOTS: Final = "mqtt_snapshots"
+OPT_CROP: Final = "crop"
+OPT_REQUIRE_FACE: Final = "require_face"
+# Per-camera values of some options: {camera: {option: value}} (options.py).
+OPT_CAMERA_OVERRIDES: Final = "camera_overrides"
+
+# What a Frigate image is cut to before the detectors see it (option ``crop``).
+CROP_NONE: Final = "none"
+CROP_PERSON: Final = "person"
+CROP_FACE: Final = "face"
+# Whether a Frigate event waits for Frigate to see a face (option ``require_face``).
+REQUIRE_FACE_AUTO: Final = "auto"
+REQUIRE_FACE_ON: Final = "on"
+REQUIRE_FACE_OFF: Final = "off"
 
 PROCESSING_PARALLEL: Final = "parallel"
 PROCESSING_SERIAL: Final = "serial"

@@ -15,14 +15,20 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .api.errors import ApiAuthError, ApiError
+from .api.events import FrigateEvent
 from .api.frigate import FrigateClient, FrigateConfig
-from .api.sources import FrigateImage
+from .api.sources import FaceCrop, FrigateImage, ImageSource
 from .const import (
     CONF_FRIGATE_PASSWORD,
     CONF_FRIGATE_URL,
     CONF_FRIGATE_USERNAME,
     CONF_VERIFY_SSL,
+    CROP_FACE,
+    CROP_NONE,
+    CROP_PERSON,
     DOMAIN,
+    REQUIRE_FACE_AUTO,
+    REQUIRE_FACE_ON,
 )
 from .options import Settings
 from .pipeline import ImageLoop
@@ -90,16 +96,43 @@ class FrigateConnection(DataUpdateCoordinator[FrigateConfig]):
         return f"{self.config.topic_prefix}/events"
 
     def event_loops(
-        self, event_id: str, camera: str, settings: Settings
+        self, event: FrigateEvent, settings: Settings
     ) -> tuple[ImageLoop, ...]:
-        """Return the two loops of an event: the event's snapshot and the camera's latest."""
+        """Return the two loops of an event: the event's snapshot and the camera's latest.
+
+        ``crop: face`` cuts the face Frigate saw in the snapshot frame out of the
+        full-resolution snapshot; without such a face (or the camera's detect size) the
+        snapshot is the person, as with ``crop: person``. The latest frame is a later
+        frame than any face box Frigate sent: it stays whole.
+        """
         height, jitter = settings.image_height, settings.frigate_jitter
-        snapshot = FrigateImage(self.client, "snapshot", event_id, height, jitter)
-        latest = FrigateImage(self.client, "latest", camera, height, jitter)
-        return (
-            ImageLoop(snapshot.kind, settings.snapshot_attempts, snapshot),
-            ImageLoop(latest.kind, settings.latest_attempts, latest),
+        snapshot: ImageSource = FrigateImage(
+            self.client,
+            "snapshot",
+            event.id,
+            height,
+            jitter,
+            crop=CROP_NONE if settings.crop == CROP_NONE else CROP_PERSON,
         )
+        box, size = event.snapshot_face_box, self.config.detect_size(event.camera)
+        if settings.crop == CROP_FACE and box is not None and size is not None:
+            full = FrigateImage(
+                self.client, "snapshot", event.id, height, jitter, crop=CROP_FACE
+            )
+            snapshot = FaceCrop(full, box, size)
+        latest = FrigateImage(self.client, "latest", event.camera, height, jitter)
+        return (
+            ImageLoop("snapshot", settings.snapshot_attempts, snapshot),
+            ImageLoop("latest", settings.latest_attempts, latest),
+        )
+
+    def waits_for_face(self, event: FrigateEvent, settings: Settings) -> bool:
+        """Whether the event is skipped until Frigate reports a face (``require_face``)."""
+        if event.face_box is not None or event.snapshot_face_box is not None:
+            return False
+        if settings.require_face == REQUIRE_FACE_AUTO:
+            return self.config.tracks_faces(event.camera)
+        return settings.require_face == REQUIRE_FACE_ON
 
 
 async def async_connect(

@@ -132,6 +132,10 @@ class EventIntake:
         reason = self._settings.current.event_filter.skip_reason(event)
         if reason is None and not self._switches.is_on(event.camera):
             reason = "recognition is switched off for this camera"
+        if reason is None and self._frigate.waits_for_face(
+            event, self._settings.for_camera(event.camera)
+        ):
+            reason = "Frigate has not seen a face yet (require_face)"
         return reason if reason is not None else self.tracker.try_start(event.id, event)
 
     @callback
@@ -158,10 +162,10 @@ class EventIntake:
 
     async def _async_run(self, event: FrigateEvent) -> None:
         """Run one Frigate event; whatever happens, release its run."""
-        settings = self._settings.current
+        settings = self._settings.for_camera(event.camera)
         matched = False
         cancelled = False
-        loops = self._frigate.event_loops(event.id, event.camera, settings)
+        loops = self._frigate.event_loops(event, settings)
         pushed = (
             self._snapshots.open(event.camera)
             if self._snapshots is not None and settings.mqtt_snapshots

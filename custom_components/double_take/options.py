@@ -34,10 +34,15 @@ from homeassistant.helpers.selector import (
 
 from .api.events import EventFilter
 from .const import (
+    CROP_FACE,
+    CROP_NONE,
+    CROP_PERSON,
     OPT_ATTEMPT_DELAY,
+    OPT_CAMERA_OVERRIDES,
     OPT_CAMERA_RESET,
     OPT_CAMERAS,
     OPT_CONFIDENCE,
+    OPT_CROP,
     OPT_FRIGATE_JITTER,
     OPT_IMAGE_HEIGHT,
     OPT_LABELS,
@@ -54,6 +59,7 @@ from .const import (
     OPT_PROCESSING,
     OPT_PURGE_MATCHES_HOURS,
     OPT_PURGE_UNKNOWN_HOURS,
+    OPT_REQUIRE_FACE,
     OPT_SAVE_UNKNOWN,
     OPT_SNAPSHOT_ATTEMPTS,
     OPT_STOP_ON_MATCH,
@@ -63,6 +69,9 @@ from .const import (
     OPT_ZONES,
     PROCESSING_PARALLEL,
     PROCESSING_SERIAL,
+    REQUIRE_FACE_AUTO,
+    REQUIRE_FACE_OFF,
+    REQUIRE_FACE_ON,
 )
 from .pipeline import RunSettings
 from .result import MatchRules
@@ -162,6 +171,17 @@ _PERCENT = number(0, 100, 1, "%")
 _AREA = number(0, 100_000_000, 1, "px²")
 _LABELS = SelectSelector(
     SelectSelectorConfig(options=["person"], multiple=True, custom_value=True)
+)
+_CROP = SelectSelector(
+    SelectSelectorConfig(
+        options=[CROP_NONE, CROP_PERSON, CROP_FACE], translation_key="crop"
+    )
+)
+_REQUIRE_FACE = SelectSelector(
+    SelectSelectorConfig(
+        options=[REQUIRE_FACE_AUTO, REQUIRE_FACE_ON, REQUIRE_FACE_OFF],
+        translation_key="require_face",
+    )
 )
 _PROCESSING = SelectSelector(
     SelectSelectorConfig(
@@ -286,6 +306,17 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
         needs=NEEDS_FRIGATE,
     ),
     OptionSpec(
+        OPT_CROP, CROP_PERSON, str, _CROP, SECTION_ATTEMPTS, needs=NEEDS_FRIGATE
+    ),
+    OptionSpec(
+        OPT_REQUIRE_FACE,
+        REQUIRE_FACE_AUTO,
+        str,
+        _REQUIRE_FACE,
+        SECTION_ATTEMPTS,
+        needs=NEEDS_FRIGATE,
+    ),
+    OptionSpec(
         OPT_MQTT_SNAPSHOTS, False, bool, _BOOL, SECTION_ATTEMPTS, needs=NEEDS_FRIGATE
     ),
     OptionSpec(
@@ -327,6 +358,45 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
 
 DEFAULT_OPTIONS: Final[dict[str, Any]] = {spec.key: spec.default for spec in OPTIONS}
 _SPECS: Final[dict[str, OptionSpec]] = {spec.key: spec for spec in OPTIONS}
+
+# Options a camera can set for itself (the options form's "Camera settings" step);
+# everything else is the same for every camera.
+CAMERA_OPTIONS: Final = (
+    OPT_CONFIDENCE,
+    OPT_UNKNOWN_CONFIDENCE,
+    OPT_MIN_FACE_AREA,
+    OPT_SNAPSHOT_ATTEMPTS,
+    OPT_LATEST_ATTEMPTS,
+    OPT_IMAGE_HEIGHT,
+    OPT_CROP,
+    OPT_REQUIRE_FACE,
+)
+
+
+def camera_options_schema() -> vol.Schema:
+    """Return the form of one camera's own values (an empty field: the global value)."""
+    return vol.Schema(
+        {vol.Optional(key): _SPECS[key].selector for key in CAMERA_OPTIONS}
+    )
+
+
+def camera_overrides(options: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Return each camera's own option values, converted; anything else is dropped."""
+    stored = options.get(OPT_CAMERA_OVERRIDES)
+    if not isinstance(stored, Mapping):
+        return {}
+    overrides: dict[str, dict[str, Any]] = {}
+    for camera, values in stored.items():
+        if not isinstance(camera, str) or not isinstance(values, Mapping):
+            continue
+        kept = {
+            key: _SPECS[key].convert(value)
+            for key, value in values.items()
+            if key in CAMERA_OPTIONS and value is not None
+        }
+        if kept:
+            overrides[camera] = kept
+    return overrides
 
 
 def options_schema(
@@ -402,6 +472,8 @@ class Settings:
     run: RunSettings
     frigate_jitter: float
     image_height: int
+    crop: str
+    require_face: str
     mqtt_snapshots: bool
     save_unknown: bool
     purge_matches_hours: float
@@ -432,13 +504,22 @@ class LiveSettings:
     """The entry's current options, shared by everything that reads them at run time.
 
     Options apply without a reload: the update listener calls ``update`` and every holder
-    of this object sees the new ``current`` at its next read.
+    of this object sees the new ``current`` (and ``for_camera``) at its next read.
     """
 
     def __init__(self, options: Mapping[str, Any]) -> None:
         """Start from the entry's options."""
-        self.current = Settings.from_options(options)
+        self.update(options)
 
     def update(self, options: Mapping[str, Any]) -> None:
         """Take changed options into use."""
         self.current = Settings.from_options(options)
+        # Built once per change, not per event.
+        self._by_camera = {
+            camera: Settings.from_options({**options, **values})
+            for camera, values in camera_overrides(options).items()
+        }
+
+    def for_camera(self, camera: str) -> Settings:
+        """Return the settings of ``camera``: the options with its own values."""
+        return self._by_camera.get(camera, self.current)

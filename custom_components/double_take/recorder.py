@@ -107,7 +107,7 @@ class ResultRecorder:
         self, result: RecognitionResult, source: str
     ) -> list[Record]:
         """Record the faces of ``result``; returns the rows written."""
-        settings = self._settings.current
+        settings = self._settings.for_camera(result.camera)
         hits = [*result.matches, *result.misses]
         if settings.save_unknown:
             hits += result.unknowns

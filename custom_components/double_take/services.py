@@ -196,7 +196,7 @@ async def _async_recognize(call: ServiceCall) -> ServiceResponse:
     loop = await _async_recognize_loop(hass, data, chosen[0], call.data)
     require_detectors(data)
     camera: str = call.data[ATTR_CAMERA]
-    settings = data.settings.current
+    settings = data.settings.for_camera(camera)
     result = await data.recognizer.recognize(
         Job(
             camera=camera,

@@ -20,6 +20,9 @@ snapshot is 404 "Live frame not available"; a known camera's latest frame is a g
 JPEG (``height`` query parameter honoured, as in 0.15+; ``h`` before 0.15); an unknown
 camera is 404 "Camera not found". ``raw_config`` replaces the ``/api/config`` answer.
 
+Config: every camera's ``detect`` is ``detect_size``; cameras in ``face_cameras`` track
+``face`` (``objects.track``, as with a Frigate+ model), the others ``person`` only.
+
 Sub labels: events are known once ``add_event()``-ed or given a scripted snapshot; others
 answer 404 "Event <id> not found.". Accepted bodies land in ``sub_labels``; the current
 value per event in ``event_sub_labels``.
@@ -126,6 +129,8 @@ class FrigateEmulator(EmulatorServer):
         self.token_lifetime = token_lifetime
         self.role = role
         self.detect_size: tuple[int, int] = DETECT_SIZE
+        self.face_cameras: set[str] = set()
+        """Cameras whose ``objects.track`` lists ``face`` (a face-detecting model)."""
         self.raw_config: Any = None
         """When not None, served by ``/api/config`` instead (bytes/str raw, else JSON)."""
 
@@ -235,14 +240,16 @@ class FrigateEmulator(EmulatorServer):
                 "non_logo_attributes": ["face", "license_plate"],
             },
             "cameras": {
-                name: self._camera_json(name, zones, width, height)
+                name: self._camera_json(
+                    name, zones, width, height, faces=name in self.face_cameras
+                )
                 for name, zones in self.cameras.items()
             },
         }
 
     @staticmethod
     def _camera_json(
-        name: str, zones: list[str], width: int, height: int
+        name: str, zones: list[str], width: int, height: int, *, faces: bool = False
     ) -> dict[str, Any]:
         return {
             "name": name,
@@ -255,7 +262,10 @@ class FrigateEmulator(EmulatorServer):
                 "min_initialized": 2,
                 "max_disappeared": 25,
             },
-            "objects": {"track": ["person"], "filters": {}},
+            "objects": {
+                "track": ["person", "face"] if faces else ["person"],
+                "filters": {},
+            },
             "zones": {
                 zone: {
                     "coordinates": "0.1,0.5,0.9,0.5,0.9,1,0.1,1",

@@ -7,7 +7,8 @@ face; undecodable bytes are "not an image".
 
 Scoring rule used by every detector emulator: a face compared with a subject trained on
 the same identity scores ``face.similarity``; compared with a subject trained on another
-identity it scores ``DIFFERENT_PERSON_SIMILARITY``.
+identity it scores what ``face.resembles`` says for that identity, by default
+``DIFFERENT_PERSON_SIMILARITY``.
 """
 
 from __future__ import annotations
@@ -35,19 +36,23 @@ class FaceSpec:
     """One face in an image.
 
     ``box`` is (left, top, width, height) in pixels. ``similarity`` is the score a server
-    gives when this face is compared with a subject trained on the same identity.
+    gives when this face is compared with a subject trained on the same identity;
+    ``resembles`` gives the scores against other identities, as (identity, score) pairs
+    (a look-alike), the others scoring ``DIFFERENT_PERSON_SIMILARITY``.
     """
 
     identity: str
     box: tuple[int, int, int, int] = (260, 140, 120, 160)
     similarity: float = 0.95
+    resembles: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
-        """Validate the box and the similarity."""
+        """Validate the box and the scores."""
         if self.box[2] <= 0 or self.box[3] <= 0:
             raise ValueError(f"face box needs a positive width and height: {self.box}")
-        if not 0.0 <= self.similarity <= 1.0:
-            raise ValueError(f"similarity must be within 0..1: {self.similarity}")
+        for value in (self.similarity, *(other for _, other in self.resembles)):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"similarity must be within 0..1: {value}")
 
     @property
     def x_min(self) -> int:
@@ -77,11 +82,9 @@ class FaceSpec:
 
 def score(face: FaceSpec, trained_identity: str) -> float:
     """Score of ``face`` against one trained example of ``trained_identity``."""
-    return (
-        face.similarity
-        if face.identity == trained_identity
-        else DIFFERENT_PERSON_SIMILARITY
-    )
+    if face.identity == trained_identity:
+        return face.similarity
+    return dict(face.resembles).get(trained_identity, DIFFERENT_PERSON_SIMILARITY)
 
 
 def extension(fmt: str) -> str:

@@ -20,10 +20,19 @@ MAX_PAYLOAD_BYTES = 256 * 1024
 MAX_ID_LENGTH = 64
 MAX_NAME_LENGTH = 64
 MAX_ZONES = 32
+# Attributes looked at per list: Frigate sends one entry per attribute box in the frame.
+MAX_ATTRIBUTES = 32
+# Box coordinates are detect-stream pixels; no camera streams wider or taller than this.
+MAX_COORDINATE = 16384
+FACE_LABEL = "face"
 # Frigate's event ids: "<start time>-<random suffix>" (1760011207.412398-k3w9qz).
 _EVENT_ID = re.compile(r"[0-9]+\.[0-9]+-[a-z0-9]+")
 # A camera name becomes an MQTT topic level and a dispatcher signal name.
 _NOT_IN_CAMERA = re.compile(r"[+#/\x00-\x1f\x7f-\x9f]")
+
+
+type Box = tuple[int, int, int, int]
+"""``(x_min, y_min, x_max, y_max)`` in pixels of the camera's detect stream."""
 
 
 class EventRejected(Exception):
@@ -32,7 +41,23 @@ class EventRejected(Exception):
 
 @dataclass(frozen=True, slots=True)
 class FrigateEvent:
-    """The fields of a Frigate event message that decide whether and how to process it."""
+    """The fields of a Frigate event message that decide whether and how to process it.
+
+    The face fields come from Frigate 0.13+ and only with a model that detects ``face``
+    (Frigate+; ``face`` in the camera's ``objects.track``); otherwise they are None.
+    Boxes are in detect-stream pixels (``FrigateConfig.detect_size``), each belonging
+    to one frame:
+
+    - ``snapshot_face_box``: the best face of the **snapshot frame**
+      (``snapshot.attributes``), the frame ``/api/events/<id>/snapshot.jpg`` and
+      ``snapshot-clean`` serve. This is the box to crop a snapshot with. When the
+      snapshot lists no attributes but is the current frame (same ``frame_time``),
+      the current frame's face is used.
+    - ``face_box``: the best face of the **current frame** (``current_attributes``,
+      at ``frame_time``). No endpoint serves that exact frame (``latest.jpg`` is
+      the camera's newest frame, usually a later one): it says where the face was,
+      not where it is in an image.
+    """
 
     id: str
     type: str
@@ -41,6 +66,10 @@ class FrigateEvent:
     false_positive: bool
     area: float | None
     current_zones: tuple[str, ...]
+    face_box: Box | None = None
+    face_score: float | None = None
+    snapshot_face_box: Box | None = None
+    snapshot_face_score: float | None = None
 
 
 def parse_event(payload: str | bytes | bytearray) -> FrigateEvent:
@@ -79,6 +108,19 @@ def parse_event(payload: str | bytes | bytearray) -> FrigateEvent:
     kind = message.get("type")
     label = state.get("label")
     zones = state.get("current_zones")
+    face = _best_face(state.get("current_attributes"))
+    snapshot = state.get("snapshot")
+    snapshot_face = None
+    if isinstance(snapshot, dict):
+        snapshot_face = _best_face(snapshot.get("attributes"))
+        frame_time = _number(state.get("frame_time"))
+        if (
+            snapshot_face is None
+            and "attributes" not in snapshot
+            and frame_time is not None
+            and _number(snapshot.get("frame_time")) == frame_time
+        ):
+            snapshot_face = face
     return FrigateEvent(
         id=event_id,
         type=_short_text(kind),
@@ -93,6 +135,57 @@ def parse_event(payload: str | bytes | bytearray) -> FrigateEvent:
         )
         if isinstance(zones, list)
         else (),
+        face_box=face[0] if face else None,
+        face_score=face[1] if face else None,
+        snapshot_face_box=snapshot_face[0] if snapshot_face else None,
+        snapshot_face_score=snapshot_face[1] if snapshot_face else None,
+    )
+
+
+def _best_face(attributes: Any) -> tuple[Box, float] | None:
+    """Return the best-scoring valid ``face`` entry of a list, as (box, score).
+
+    Entries that are not ``{"label": "face", "box": [x1, y1, x2, y2], "score": s}``
+    with a usable box and a score in [0, 1] are ignored; so is anything past the
+    first MAX_ATTRIBUTES entries. On equal scores the first one wins.
+    """
+    if not isinstance(attributes, list):
+        return None
+    best: tuple[Box, float] | None = None
+    for entry in attributes[:MAX_ATTRIBUTES]:
+        if not isinstance(entry, dict) or entry.get("label") != FACE_LABEL:
+            continue
+        score = _number(entry.get("score"))
+        box = _box(entry.get("box"))
+        if score is None or not 0.0 <= score <= 1.0 or box is None:
+            continue
+        if best is None or score > best[1]:
+            best = (box, score)
+    return best
+
+
+def _box(value: Any) -> Box | None:
+    """Read an ``[x_min, y_min, x_max, y_max]`` box in pixels; None if it is not one.
+
+    Coordinates must be numbers within 0..MAX_COORDINATE with a positive width and
+    height; fractional ones are widened to whole pixels.
+    """
+    if not isinstance(value, list | tuple) or len(value) != 4:
+        return None
+    coordinates: list[float] = []
+    for item in value:
+        number = _number(item)
+        if number is None or not 0.0 <= number <= MAX_COORDINATE:
+            return None
+        coordinates.append(number)
+    x_min, y_min, x_max, y_max = coordinates
+    if x_max <= x_min or y_max <= y_min:
+        return None
+    return (
+        math.floor(x_min),
+        math.floor(y_min),
+        math.ceil(x_max),
+        math.ceil(y_max),
     )
 
 

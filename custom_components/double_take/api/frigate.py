@@ -12,7 +12,7 @@ import asyncio
 import base64
 from collections.abc import Callable, Iterator, Mapping
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 import math
 import re
@@ -40,6 +40,24 @@ FALLBACK_TOKEN_LIFETIME = 3600.0
 TOKEN_EXPIRY_MARGIN = 60.0
 
 _VERSION_RE = re.compile(r"[0-9A-Za-z][0-9A-Za-z.+_~-]{0,63}")
+# A detect stream wider or taller than this is not a camera's (8K is 7680×4320).
+MAX_DETECT_SIDE = 16384
+FACE_LABEL = "face"
+
+
+@dataclass(frozen=True, slots=True)
+class FrigateCamera:
+    """What face cropping needs to know about one camera of ``/api/config``."""
+
+    detect_size: tuple[int, int] | None = None
+    """``detect.width``×``detect.height``: the pixels event boxes are given in (None
+    when the config does not say)."""
+    tracks_faces: bool = False
+    """``face`` is in ``objects.track``: the model (Frigate+) detects faces, so events
+    carry face boxes (``current_attributes``, ``snapshot.attributes``)."""
+    snapshots_cropped: bool = False
+    """``snapshots.crop``: the stored snapshot of an *ended* event (``snapshot.jpg``
+    ignores its query then) is cut to the object, so detect boxes do not map onto it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +67,23 @@ class FrigateConfig:
     topic_prefix: str
     cameras: dict[str, tuple[str, ...]]
     """Camera name → its zone names, in config order."""
+    camera_details: dict[str, FrigateCamera] = field(
+        default_factory=dict, compare=False
+    )
+    """Camera name → detect size and face tracking. Not part of equality, which stays
+    what the options are built from (prefix, cameras, zones)."""
+
+    def detect_size(self, camera: str) -> tuple[int, int] | None:
+        """Return the camera's detect resolution (width, height), or None if unknown."""
+        details = self.camera_details.get(camera)
+        return details.detect_size if details is not None else None
+
+    def tracks_faces(self, camera: str | None = None) -> bool:
+        """Whether ``camera`` (any camera when None) tracks ``face`` attributes."""
+        if camera is None:
+            return any(d.tracks_faces for d in self.camera_details.values())
+        details = self.camera_details.get(camera)
+        return details is not None and details.tracks_faces
 
     @property
     def zones(self) -> list[str]:
@@ -72,12 +107,45 @@ class FrigateConfig:
                 "Frigate config: no 'cameras' object (is this URL a Frigate server?)"
             )
         cameras: dict[str, tuple[str, ...]] = {}
+        details: dict[str, FrigateCamera] = {}
         for name, camera in cameras_data.items():
             if not isinstance(name, str) or not name:
                 continue
-            zones = camera.get("zones") if isinstance(camera, Mapping) else None
-            cameras[name] = _zone_names(zones)
-        return cls(topic_prefix=_topic_prefix(data.get("mqtt")), cameras=cameras)
+            if not isinstance(camera, Mapping):
+                camera = {}
+            cameras[name] = _zone_names(camera.get("zones"))
+            details[name] = _camera_details(camera)
+        return cls(
+            topic_prefix=_topic_prefix(data.get("mqtt")),
+            cameras=cameras,
+            camera_details=details,
+        )
+
+
+def _camera_details(camera: Mapping[str, Any]) -> FrigateCamera:
+    """Detect size, face tracking and snapshot cropping from a camera's config."""
+    detect = camera.get("detect")
+    size = None
+    if isinstance(detect, Mapping):
+        width, height = _side(detect.get("width")), _side(detect.get("height"))
+        if width is not None and height is not None:
+            size = (width, height)
+    objects = camera.get("objects")
+    track = objects.get("track") if isinstance(objects, Mapping) else None
+    snapshots = camera.get("snapshots")
+    return FrigateCamera(
+        detect_size=size,
+        tracks_faces=isinstance(track, list) and FACE_LABEL in track,
+        snapshots_cropped=isinstance(snapshots, Mapping)
+        and snapshots.get("crop") is True,
+    )
+
+
+def _side(value: Any) -> int | None:
+    """Return ``value`` when it is a usable detect width or height, else None."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 0 < value <= MAX_DETECT_SIDE else None
 
 
 def _topic_prefix(mqtt: Any) -> str:
@@ -174,21 +242,38 @@ class FrigateClient:
         _raise_for_status(response, "GET /api/config")
         return FrigateConfig.from_json(response.json())
 
-    async def snapshot(self, event_id: str, *, height: int) -> bytes:
-        """Fetch the event's current best frame, cropped to the object, ``height`` px tall.
+    async def snapshot(
+        self,
+        event_id: str,
+        *,
+        height: int | None,
+        crop: bool = True,
+        clean: bool = False,
+    ) -> bytes:
+        """Fetch the event's current best frame, ``height`` px tall.
+
+        ``crop`` cuts it to the object (``crop=1``, else ``crop=0``: the whole frame);
+        ``height=None`` leaves it at detect resolution (no height parameter); ``clean``
+        asks for no bounding box and no timestamp drawn (``bbox=0&timestamp=0``).
+        Frigate applies these to in-progress events only: an ended event's stored
+        snapshot comes as its ``snapshots:`` config saved it.
 
         Raises ImageUnavailableError while Frigate has no frame for the event (404), or
         when something other than an image comes back.
         """
         event = _segment(event_id, "event id", ImageUnavailableError)
-        return await self._image(
-            f"/api/events/{event}/snapshot.jpg", {"crop": "1", **_height(height)}
-        )
+        params = {"crop": "1" if crop else "0"}
+        if clean:
+            params |= {"bbox": "0", "timestamp": "0"}
+        if height is not None:
+            params |= _height(height)
+        return await self._image(f"/api/events/{event}/snapshot.jpg", params)
 
-    async def latest(self, camera: str, *, height: int) -> bytes:
-        """Fetch the camera's most recent frame, ``height`` px tall."""
+    async def latest(self, camera: str, *, height: int | None) -> bytes:
+        """Fetch the camera's most recent frame, ``height`` px tall (None: detect size)."""
         name = _segment(camera, "camera name", ImageUnavailableError)
-        return await self._image(f"/api/{name}/latest.jpg", _height(height))
+        params = _height(height) if height is not None else {}
+        return await self._image(f"/api/{name}/latest.jpg", params)
 
     async def set_sub_label(self, event_id: str, label: str, score: float) -> None:
         """Write ``label`` with ``score`` (0–1) onto the event as its sub_label.

@@ -7,11 +7,20 @@ decode, in a detector server or in Home Assistant). The checks run in the event 
 every image, so each is bounded whatever the bytes: a JPEG's segments and a GIF's blocks
 are walked for at most a fixed number of steps, and an image whose size is not found
 within them is "size unknown", which ``image_problem`` refuses.
+
+``crop_box`` is the exception: it decodes (Pillow, blocking: run it in the executor),
+after the same checks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+import io
+import math
+
+from PIL import Image
+
+from .errors import ImageUnavailableError
 
 # An 8K camera frame has 33 million pixels; nothing Double Take looks at is larger.
 MAX_PIXELS = 40_000_000
@@ -43,6 +52,12 @@ _GIF_FULL_BLOCK = 256  # a size byte of 255 and its 255 bytes
 _GIF_RUN = (16, 4096)  # full sub-blocks skipped in one step: first, at most
 # Some encoders and cameras pad a file after its end marker.
 _TAIL = 64
+# crop_box: the JPEG quality of the crop, the formats it decodes (those
+# ``looks_like_image`` admits), and how far the image's aspect ratio may stray from the
+# frame the box was measured in (rounding when Frigate scales a frame to a height).
+CROP_QUALITY = 90
+_CROP_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "WEBP")
+_ASPECT_TOLERANCE = 0.03
 
 
 def looks_like_image(data: bytes) -> bool:
@@ -119,6 +134,107 @@ def check_size(
     """Raise ``error(reason)`` for an image ``size_problem`` refuses (for decoders)."""
     if (problem := size_problem(width, height)) is not None:
         raise error(problem)
+
+
+def crop_box(
+    image: bytes,
+    box: tuple[int, int, int, int],
+    source_size: tuple[int, int],
+    margin: float = 0.5,
+    min_side: int = 160,
+) -> bytes:
+    """Cut ``box`` out of ``image``, with a margin, as a JPEG (blocking: executor).
+
+    ``box`` is ``(x_min, y_min, x_max, y_max)`` in a frame of ``source_size``
+    (width, height): Frigate's detect resolution. It is scaled to the image's actual
+    size, so the face is cut from all the pixels the image has (a full-resolution
+    snapshot, not one scaled down first), grown by ``margin`` times its width (left and
+    right) and height (top and bottom), widened to ``min_side`` pixels per side when
+    smaller (context, never upscaling), and clamped to the image. The pixels are taken
+    as stored: no EXIF rotation, since the box was measured on the raw frame.
+
+    Raises ImageUnavailableError when the image fails ``image_problem`` (empty,
+    truncated, decompression bomb …), cannot be decoded, is not the frame's shape
+    (an image cut to the object: the box does not map onto it), or when the box lies
+    outside the frame; ValueError for a ``source_size``, ``margin`` or ``min_side``
+    that is no size, margin or side (programming errors).
+    """
+    source_width, source_height = source_size
+    if source_width < 1 or source_height < 1:
+        raise ValueError(f"source size must be positive, not {source_size!r}")
+    if not math.isfinite(margin) or margin < 0 or min_side < 0:
+        raise ValueError(f"invalid margin {margin!r} or min_side {min_side!r}")
+    x_min, y_min, x_max, y_max = box
+    if not (
+        0 <= x_min < x_max
+        and 0 <= y_min < y_max
+        and x_min < source_width
+        and y_min < source_height
+    ):
+        raise ImageUnavailableError(
+            f"box {box} is not a box inside the {source_width}×{source_height} frame"
+        )
+    if (problem := image_problem(image)) is not None:
+        raise ImageUnavailableError(f"cannot crop: {problem}")
+    picture = _decode_for_crop(image)
+    width, height = picture.size
+    scale_x, scale_y = width / source_width, height / source_height
+    if abs(scale_x - scale_y) > _ASPECT_TOLERANCE * max(scale_x, scale_y):
+        raise ImageUnavailableError(
+            f"cannot crop: the {width}×{height} image is not the shape of the"
+            f" {source_width}×{source_height} frame the box is in"
+        )
+    left, right = _crop_span(x_min * scale_x, x_max * scale_x, width, margin, min_side)
+    top, bottom = _crop_span(y_min * scale_y, y_max * scale_y, height, margin, min_side)
+    output = io.BytesIO()
+    try:
+        region = picture.crop((left, top, right, bottom))
+        if region.mode not in ("RGB", "L"):
+            region = region.convert("RGB")
+        region.save(output, format="JPEG", quality=CROP_QUALITY)
+    except (OSError, ValueError) as err:  # a mode JPEG cannot take (16-bit grey …)
+        raise ImageUnavailableError(
+            f"cannot crop the {picture.mode} image ({type(err).__name__}: {err})"
+        ) from err
+    return output.getvalue()
+
+
+def _decode_for_crop(image: bytes) -> Image.Image:
+    """Decode ``image`` with Pillow, after the size rule; ImageUnavailableError if not."""
+    try:
+        picture: Image.Image = Image.open(io.BytesIO(image), formats=_CROP_FORMATS)
+        # Pillow's own size is the one it decodes (a GIF's frames, say).
+        check_size(*picture.size, ImageUnavailableError)
+        picture.load()  # decode now: a truncated file fails here, not later
+    except ImageUnavailableError:
+        raise
+    except Image.DecompressionBombError as err:
+        raise ImageUnavailableError(f"decompression bomb refused: {err}") from err
+    except Exception as err:  # noqa: BLE001
+        # Pillow raises OSError, SyntaxError, EOFError, struct.error … for broken files.
+        raise ImageUnavailableError(
+            f"cannot decode the image to crop ({type(err).__name__}: {err})"
+        ) from err
+    return picture
+
+
+def _crop_span(
+    low: float, high: float, limit: int, margin: float, min_side: int
+) -> tuple[int, int]:
+    """One axis of the crop: ``low..high`` grown, widened to ``min_side``, clamped."""
+    grow = (high - low) * margin
+    low, high = low - grow, high + grow
+    if high - low < min_side:
+        centre, half = (low + high) / 2, min(min_side, limit) / 2
+        low, high = centre - half, centre + half
+        # Slide back inside the image rather than lose the width at an edge.
+        if low < 0:
+            low, high = 0, high - low
+        elif high > limit:
+            low, high = low - (high - limit), limit
+    start = min(max(0, math.floor(low)), limit - 1)
+    end = max(min(limit, math.ceil(high)), start + 1)
+    return start, end
 
 
 def _jpeg_size(data: bytes) -> tuple[int, int] | None:

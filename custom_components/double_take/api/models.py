@@ -17,6 +17,10 @@ MAX_COORDINATE = 100_000
 # can list a million): the pipeline drops the rest with a warning.
 MAX_FACES = 50
 
+# Other persons a detector reports per face (``Face.candidates``): enough for the
+# margin to the next person, few enough for every payload.
+MAX_CANDIDATES = 3
+
 # TrainOutcome.error for the two image problems every detector reports.
 NO_FACE = "no face"
 MANY_FACES = "more than one face"

@@ -9,9 +9,11 @@ from ..errors import ApiAuthError, ApiError
 from ..http import Response
 from ..models import (
     MANY_FACES,
+    MAX_CANDIDATES,
     NO_FACE,
     UNKNOWN,
     Box,
+    Candidate,
     Face,
     TrainingImage,
     TrainOutcome,
@@ -30,6 +32,11 @@ CODE_MISSING_KEY = 20  # 400: no x-api-key header
 CODE_VALIDATION = 26  # 400: validation failure, e.g. "Service API key should be UUID"
 CODE_NO_FACE = 28  # 400: "No face is found in the given image"
 CODE_MANY_FACES = 31  # 400: "More than one face in the source image" (training)
+
+# Subjects asked per face. CompreFace ranks its stored examples, not persons: a person
+# trained on many images fills the top of the list, so it takes more than a few entries
+# to reach the second person. The answer stays small (one short object per entry).
+PREDICTION_COUNT = 20
 
 
 class CompreFaceDetector(HttpDetector):
@@ -51,7 +58,7 @@ class CompreFaceDetector(HttpDetector):
             params={
                 "det_prob_threshold": f"{self.settings.det_prob_threshold:g}",
                 "limit": "0",
-                "prediction_count": "1",
+                "prediction_count": str(PREDICTION_COUNT),
             },
             headers=self._headers,
             data=image_form([("file", image)]),
@@ -144,28 +151,43 @@ def _code(response: Response) -> int | None:
 
 
 def _face(item: dict[str, Any]) -> Face:
-    """One ``result`` entry: the best subject, or unknown when ``subjects`` is empty."""
+    """One ``result`` entry: the best subject, or unknown when ``subjects`` is empty.
+
+    The other subjects become the face's candidates: one per person (its best score;
+    CompreFace can list a person once per stored example), without the face's own name
+    and without unusable names, most confident first, at most ``MAX_CANDIDATES``.
+    """
     box = item.get("box")
     if not isinstance(box, dict):
         box = {}
     subjects = item.get("subjects")
-    candidates = (
-        [subject for subject in subjects if isinstance(subject, dict)]
+    ranked = (
+        [
+            (
+                normalize_name(subject.get("subject")),
+                confidence_percent(subject.get("similarity")),
+            )
+            for subject in subjects
+            if isinstance(subject, dict)
+        ]
         if isinstance(subjects, list)
         else []
     )
     name, confidence = UNKNOWN, 0.0
-    if candidates:
-        best = max(
-            candidates,
-            key=lambda subject: confidence_percent(subject.get("similarity")),
-        )
-        name = normalize_name(best.get("subject"))
-        confidence = confidence_percent(best.get("similarity"))
+    if ranked:
+        name, confidence = max(ranked, key=lambda subject: subject[1])
+    best: dict[str, float] = {}
+    for other, score in ranked:
+        if other not in (name, UNKNOWN) and score > best.get(other, -1.0):
+            best[other] = score
+    candidates = sorted(best.items(), key=lambda entry: entry[1], reverse=True)
     return Face(
         name=name,
         confidence=confidence,
         box=Box.from_corners(
             box.get("x_min"), box.get("y_min"), box.get("x_max"), box.get("y_max")
+        ),
+        candidates=tuple(
+            Candidate(other, score) for other, score in candidates[:MAX_CANDIDATES]
         ),
     )

@@ -8,6 +8,12 @@ descriptor nearest to it, by Euclidean distance, or ``unknown`` when that distan
 above ``distance_threshold``. The confidence is ``distance_to_confidence``: distance 0 →
 100, the threshold → 50, twice it → 0.
 
+Candidates (``Face.candidates``): up to ``MAX_CANDIDATES`` other persons, each with the
+confidence of their own nearest trained descriptor (same conversion), nearest first. A
+named face lists the persons after its own; an unknown face lists the nearest persons,
+beginning with the one whose distance gave its confidence: none of them matched, but a
+reviewer sees who came closest.
+
 The descriptor store's file and numpy work runs in the event loop's default executor.
 One image at a time per detector (training lets recognition in between its images).
 Each detector holds the worker from construction until ``close``: call it when done,
@@ -38,8 +44,10 @@ from ..local import (
 )
 from ..models import (
     MANY_FACES,
+    MAX_CANDIDATES,
     NO_FACE,
     UNKNOWN,
+    Candidate,
     Face,
     TrainingImage,
     TrainOutcome,
@@ -185,31 +193,44 @@ class LocalDetector(Detector):
         self.store.load()
         faces: list[Face] = []
         for record in found:
-            nearest = self.store.nearest(record.array())
-            if nearest is None:
+            ranked = self.store.nearest_persons(record.array(), MAX_CANDIDATES + 1)
+            if not ranked:
                 faces.append(Face(name=UNKNOWN, confidence=0.0, box=record.box))
                 continue
-            name, distance = nearest
+            nearest, distance = ranked[0]
             confidence = distance_to_confidence(distance, self.threshold)
             _LOGGER.debug(
                 "%s: face at %s is %.3f from %s (confidence %.2f, threshold %.2f)",
                 self.label,
                 record.box.as_dict(),
                 distance,
-                name,
+                nearest,
                 confidence,
                 self.threshold,
             )
+            name = normalize_name(nearest) if distance <= self.threshold else UNKNOWN
             faces.append(
                 Face(
-                    name=normalize_name(name)
-                    if distance <= self.threshold
-                    else UNKNOWN,
+                    name=name,
                     confidence=confidence,
                     box=record.box,
+                    candidates=self._candidates(name, ranked),
                 )
             )
         return faces
+
+    def _candidates(
+        self, name: str, ranked: list[tuple[str, float]]
+    ) -> tuple[Candidate, ...]:
+        """Return the persons of ``ranked`` other than ``name``, as confidences."""
+        candidates: dict[str, Candidate] = {}
+        for person, distance in ranked:
+            other = normalize_name(person)
+            if other not in (name, UNKNOWN) and other not in candidates:
+                candidates[other] = Candidate(
+                    other, distance_to_confidence(distance, self.threshold)
+                )
+        return tuple(candidates.values())[:MAX_CANDIDATES]
 
     def _add(self, name: str, image: TrainingImage, record: FaceRecord) -> TrainOutcome:
         ref = hashlib.sha256(image.data).hexdigest()

@@ -170,9 +170,21 @@ class DescriptorStore:
 
         The distance is Euclidean; None when nothing is trained.
         """
+        ranked = self.nearest_persons(descriptor, 1)
+        return ranked[0] if ranked else None
+
+    def nearest_persons(
+        self, descriptor: NDArray[np.float64], count: int
+    ) -> list[tuple[str, float]]:
+        """Return the ``count`` persons closest to ``descriptor``, nearest first.
+
+        Each person comes once, with the Euclidean distance of their closest trained
+        descriptor; equal distances keep the store's order. Empty when nothing is
+        trained.
+        """
         self.load()
+        np = importlib.import_module("numpy")
         if self._matrix is None:
-            np = importlib.import_module("numpy")
             labels = [name for name, samples in self._persons.items() for _ in samples]
             matrix = np.array(
                 [
@@ -184,12 +196,17 @@ class DescriptorStore:
             ).reshape(len(labels), DESCRIPTOR_SIZE)
             self._matrix = (labels, matrix)
         labels, matrix = self._matrix
-        if not labels:
-            return None
-        np = importlib.import_module("numpy")
+        if not labels or count < 1:
+            return []
         distances = np.linalg.norm(matrix - descriptor, axis=1)
-        index = int(np.argmin(distances))
-        return labels[index], float(distances[index])
+        best: dict[str, float] = {}
+        for index in np.argsort(distances, kind="stable"):
+            name = labels[int(index)]
+            if name not in best:
+                best[name] = float(distances[index])
+                if len(best) == count:
+                    break
+        return list(best.items())
 
     def _key(self, name: str) -> str | None:
         """Return the stored spelling of ``name``, compared case-insensitively."""

@@ -1,13 +1,15 @@
 """The benchmark's emulators as a child process: ``python -m benchmarks.emulators``.
 
 Reads one command a line on stdin and answers one JSON object a line on stdout:
-``urls`` (once the servers listen), ``requests`` (HTTP requests answered so far) and
-``stop``.
+``urls`` (once the servers listen), ``requests`` (HTTP requests answered so far),
+``detector_requests`` (recognition requests so far), ``faces CAMERA`` (Frigate's camera
+tracks faces from now on) and ``stop``.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 import json
 import sys
 
@@ -24,7 +26,7 @@ async def serve() -> None:
         lambda: asyncio.StreamReaderProtocol(reader), sys.stdin
     )
 
-    def answer(data: dict[str, object]) -> None:
+    def answer(data: Mapping[str, object]) -> None:
         sys.stdout.write(json.dumps(data) + "\n")
         sys.stdout.flush()
 
@@ -34,6 +36,11 @@ async def serve() -> None:
                 answer(urls)
             elif line == "requests":
                 answer({"requests": servers.requests()})
+            elif line == "detector_requests":
+                answer({"detector_requests": servers.detector_requests()})
+            elif line.startswith("faces "):
+                servers.track_faces(line.removeprefix("faces "))
+                answer({"faces": line.removeprefix("faces ")})
             elif line == "stop":
                 answer({"stopped": True})
                 break

@@ -36,6 +36,8 @@ ENV_EMULATORS = "DOUBLE_TAKE_BENCH_EMULATORS"
 ENV_DELAYS = "DOUBLE_TAKE_BENCH_DELAYS"
 ROOT = Path(__file__).resolve().parent.parent
 CAMERAS = [f"cam{number:02d}" for number in range(1, 11)]
+# CompreFace's recognition route: one detector call.
+RECOGNIZE_PATH = "/api/v1/recognition/recognize"
 ALICE = FaceSpec("alice", (220, 160, 160, 200))
 # Frigate's cropped snapshot of a person (h=800) and a 16:9 frame of the camera.
 SNAPSHOT_SIZE = (600, 800)
@@ -75,6 +77,7 @@ class Servers:
         self.frigate.delay = float(frigate_ms) / 1000
         self.compreface.delay = float(detector_ms) / 1000
         self._requests = 0
+        self._detector_requests = 0
 
     async def start(self) -> dict[str, str]:
         """Start both servers; return their URLs."""
@@ -93,8 +96,21 @@ class Servers:
         for server in (self.frigate, self.compreface):
             # The emulators keep every request with its body: count, then forget them.
             self._requests += len(server.requests)
+            if server is self.compreface:
+                self._detector_requests += sum(
+                    request.path == RECOGNIZE_PATH for request in server.requests
+                )
             server.requests.clear()
         return self._requests
+
+    def detector_requests(self) -> int:
+        """Recognition requests CompreFace answered so far (detector calls)."""
+        self.requests()
+        return self._detector_requests
+
+    def track_faces(self, camera: str) -> None:
+        """Make Frigate's ``camera`` track faces (``objects.track``), as a Frigate+ model."""
+        self.frigate.face_cameras.add(camera)
 
 
 class Emulators(ABC):
@@ -118,6 +134,14 @@ class Emulators(ABC):
     @abstractmethod
     def cpu_time(self) -> float:
         """CPU seconds the emulators used that Home Assistant's process time includes."""
+
+    @abstractmethod
+    def detector_requests(self) -> int:
+        """Recognition requests the detector answered so far."""
+
+    @abstractmethod
+    def track_faces(self, camera: str) -> None:
+        """Make Frigate's ``camera`` track faces (before the entry reads the config)."""
 
 
 class EmulatorProcess(Emulators):
@@ -172,6 +196,14 @@ class EmulatorProcess(Emulators):
         """Return 0: the child's CPU is not part of this process's time."""
         return 0.0
 
+    def detector_requests(self) -> int:
+        """Recognition requests the child's CompreFace answered."""
+        return int(self._command("detector_requests")["detector_requests"])
+
+    def track_faces(self, camera: str) -> None:
+        """Make the child's Frigate track faces on ``camera``."""
+        self._command(f"faces {camera}")
+
 
 class EmulatorThread(Emulators):
     """The emulators on a thread of this process with their own event loop.
@@ -221,6 +253,14 @@ class EmulatorThread(Emulators):
         """CPU seconds of the emulator thread."""
         assert self._clock is not None
         return time.clock_gettime(self._clock)
+
+    def detector_requests(self) -> int:
+        """Recognition requests CompreFace answered so far."""
+        return self.servers.detector_requests()
+
+    def track_faces(self, camera: str) -> None:
+        """Make Frigate track faces on ``camera``."""
+        self.servers.track_faces(camera)
 
 
 class GcPauses:

@@ -73,6 +73,7 @@ MEMORY_EVENTS = 10_000
 MEMORY_BATCH = 250
 MEMORY_PARTS = 4
 BROKER_WARMUP = 20
+REQUIRE_FACE_EVENTS = 100
 BROKER_EVENTS = 200
 RESULT_TIMEOUT = 120
 
@@ -295,6 +296,55 @@ async def test_memory(
         events=MEMORY_EVENTS,
     )
     record("memory_rate", MEMORY_EVENTS / wall)
+
+
+async def test_require_face(
+    hass: HomeAssistant, mqtt: MqttMockPahoClient, emulators: Emulators
+) -> None:
+    """Detector calls per event with ``require_face`` auto and off, half the events faceless.
+
+    Frigate tracks faces on the camera (a Frigate+ model); every other event's
+    ``current_attributes`` lists a face. With ``auto`` the faceless events wait for a
+    face that never comes: no snapshot, no detector call. With ``off`` every event runs.
+    """
+    camera = CAMERAS[0]
+    emulators.track_faces(camera)
+    entry = await set_up(hass, emulators)
+    results = ResultCounter(hass)
+    face = [{"label": "face", "box": [650, 200, 700, 260], "score": 0.84}]
+    figures: dict[str, dict[str, float]] = {}
+    for mode in ("auto", "off"):
+        hass.config_entries.async_update_entry(
+            entry, options={**entry.options, "require_face": mode}
+        )
+        await hass.async_block_till_done(wait_background_tasks=True)
+        calls, runs = emulators.detector_requests(), results.total
+        payloads = [
+            event_message(
+                "new",
+                event_id(f"rf{mode}", number),
+                camera=camera,
+                **({"current_attributes": face} if number % 2 == 0 else {}),
+            )
+            for number in range(REQUIRE_FACE_EVENTS)
+        ]
+        # One after another: the count, not the concurrency, is measured here.
+        for payload in payloads:
+            fire_mqtt_message(hass, payload)
+            await hass.async_block_till_done(wait_background_tasks=True)
+        figures[mode] = {
+            "calls": (emulators.detector_requests() - calls) / REQUIRE_FACE_EVENTS,
+            "runs": results.total - runs,
+        }
+    results.unsubscribe()
+    record(
+        "require_face_calls",
+        figures["auto"]["calls"],
+        off=figures["off"]["calls"],
+        runs=figures["auto"]["runs"],
+        runs_off=figures["off"]["runs"],
+        events=REQUIRE_FACE_EVENTS,
+    )
 
 
 @pytest.mark.skipif(ENV_BROKER not in os.environ, reason="scripts/bench --broker")

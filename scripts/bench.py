@@ -184,6 +184,16 @@ def print_figures(figures: Figures) -> None:
         ),
     )
     show(
+        "require_face_calls",
+        lambda f: (
+            f"require_face on {f['events']} events of a camera tracking faces, half"
+            f" without a face: detector calls per event {f['value']:.2f} with auto"
+            f" ({f['runs']} runs), {f['off']:.2f} with off ({f['runs_off']} runs);"
+            f" ratio {f['value'] / f['off']:.2f} (expected half:"
+            f" {verdict(f['off'] > 0 and abs(f['value'] / f['off'] - 0.5) <= 0.02)})"
+        ),
+    )
+    show(
         "history_record_loop",
         lambda f: (
             f"history: recording a result costs {f['value']:.2f} ms of event-loop time per"
@@ -305,6 +315,12 @@ def run_local_detector() -> None:
             print(
                 f"local detector: {label}: {text}"
                 f" (target ≤ 20 ms: {verdict(stall <= 20)})"
+            )
+        elif name == "local_ms_per_event_crop_person":
+            per_event = float(text.split()[0])
+            print(
+                f"local detector: {label}: {text}"
+                f" (goal ≤ 120 ms: {verdict(per_event <= 120)})"
             )
         else:
             print(f"local detector: {label}: {text}")

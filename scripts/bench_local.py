@@ -17,7 +17,18 @@ requirements_test.txt). Prints one figure per line as ``name: value``:
   scheduling noise plus a few pickled bytes; in an executor thread it was about 100 ms
   per face, dlib's descriptor holding Python's GIL);
 - ``local_loop_idle_max_stall_ms``: the same measured on the idle loop for as long,
-  the machine's own noise for comparison.
+  the machine's own noise for comparison;
+- ``local_ms_per_event_crop_none`` / ``_person`` / ``_face``: median time of one event's
+  image per ``crop`` option, default options, on a 1920×1080 frame with a person whose
+  face is about 100 px wide: ``none`` the frame scaled to 800 px high (Frigate's
+  ``crop=0&height=800``), ``person`` Frigate's ``crop=1&height=800`` (a square of
+  1.1 × the person box's longer side, at least 300 px, scaled to 800 px), ``face``
+  ``images.crop_box`` of the face (margin 0.5, at least 160 px) from the full frame,
+  the crop's time included; ``_upsample0`` the same with upsampling 0, and
+  ``_person_upsample0_max_height400`` the person crop with upsampling 0 and a
+  ``max_height`` of 400. Each line ends with the image's size (as sent to the
+  detector), the face's width in it and the name found. The issue's goal for
+  ``crop: person`` is 120 ms per event.
 """
 
 from __future__ import annotations
@@ -47,6 +58,103 @@ def frame_720p() -> bytes:
     buffer = io.BytesIO()
     background.save(buffer, "JPEG", quality=85)
     return buffer.getvalue()
+
+
+# The crop scenario: a 1920×1080 frame (detect resolution 1280×720), a person whose
+# face is CROP_FACE px wide, Frigate's image_height and its person crop region.
+CROP_FRAME = (1920, 1080)
+CROP_DETECT = (1280, 720)
+CROP_FACE = 100
+CROP_HEIGHT = 800
+PERSON_MIN, PERSON_MULTIPLIER = 300, 1.1
+# obama2.jpg's face (313×600 px) as the local engine finds it: left, top, width.
+OBAMA2_FACE = (81, 150, 155)
+
+
+def crop_images() -> dict[str, tuple[bytes, tuple[int, int, int, int]]]:
+    """Return Frigate's image per crop mode and, for ``face``, the face box (detect px).
+
+    ``none`` and ``person`` are what Frigate serves (scaled to 800 px high); ``face`` is
+    the full frame, to be cut with ``crop_box`` and the returned box.
+    """
+    from PIL import Image  # noqa: PLC0415
+
+    left, top, side = OBAMA2_FACE
+    scale = CROP_FACE / side
+    with Image.open(FACES / "obama2.jpg") as source:
+        person = source.convert("RGB").resize(
+            (round(source.width * scale), round(source.height * scale))
+        )
+    frame = Image.open(FACES / "no_face.jpg").convert("RGB").resize(CROP_FRAME)
+    x, y = 1100, 1080 - person.height
+    frame.paste(person, (x, y))
+    to_detect = CROP_DETECT[0] / CROP_FRAME[0]
+    face_box = tuple(
+        round(v * to_detect)
+        for v in (
+            x + left * scale,
+            y + top * scale,
+            x + (left + side) * scale,
+            y + (top + side) * scale,
+        )
+    )
+    # Frigate's crop=1: a square region around the person box, scaled to 800 px.
+    region = max(
+        PERSON_MIN, round(max(person.width, person.height) * PERSON_MULTIPLIER)
+    )
+    cx, cy = x + person.width // 2, y + person.height // 2
+    rx = min(max(0, cx - region // 2), CROP_FRAME[0] - region)
+    ry = min(max(0, cy - region // 2), CROP_FRAME[1] - region)
+    crop = frame.crop((rx, ry, rx + region, ry + region)).resize(
+        (CROP_HEIGHT, CROP_HEIGHT)
+    )
+    whole = frame.resize(
+        (round(CROP_FRAME[0] * CROP_HEIGHT / CROP_FRAME[1]), CROP_HEIGHT)
+    )
+
+    def encode(picture: Image.Image) -> bytes:
+        buffer = io.BytesIO()
+        picture.save(buffer, "JPEG", quality=85)
+        return buffer.getvalue()
+
+    none_box = (0, 0, 1, 1)
+    return {
+        "none": (encode(whole), none_box),
+        "person": (encode(crop), none_box),
+        "face": (encode(frame), face_box),  # type: ignore[dict-item]
+    }
+
+
+async def crop_times(
+    detector: object,
+    images: dict[str, tuple[bytes, tuple[int, int, int, int]]],
+    runs: int,
+) -> dict[str, tuple[float, str]]:
+    """Median ms per event image for each crop mode (``face``: the crop included)."""
+    from PIL import Image  # noqa: PLC0415
+
+    from custom_components.double_take.api.images import crop_box  # noqa: PLC0415
+
+    loop = asyncio.get_running_loop()
+    figures = {}
+    for mode, (image, box) in images.items():
+        times, seen = [], ""
+        for run in range(runs + 1):  # the first run warms up
+            start = time.perf_counter()
+            data = image
+            if mode == "face":
+                data = await loop.run_in_executor(
+                    None, crop_box, image, box, CROP_DETECT
+                )
+            faces = await detector.recognize(data)  # type: ignore[attr-defined]
+            if run:
+                times.append((time.perf_counter() - start) * 1000)
+            size = Image.open(io.BytesIO(data)).size
+            widths = ",".join(str(face.box.width) for face in faces) or "none"
+            names = ",".join(face.name for face in faces) or "-"
+            seen = f"{size[0]}x{size[1]} image, face {widths} px, {names}"
+        figures[mode] = (statistics.median(times), seen)
+    return figures
 
 
 async def loop_stall(task: asyncio.Future[object] | None, duration: float = 0) -> float:
@@ -126,6 +234,17 @@ async def main(runs: int) -> None:
             )
             await detector.recognize(image)  # warm-up
             results[upsample] = await recognize_times(detector, image, runs)
+        crops = crop_images()
+        by_crop = {
+            detector.upsample: await crop_times(detector, crops, runs)
+            for detector in detectors
+        }
+        # What it takes on a person crop: no upsampling, at most 400 px high.
+        small = LocalDetector(
+            DetectorSettings(storage_dir=folder, upsample=0, max_height=400)
+        )
+        detectors.append(small)
+        person = await crop_times(small, {"person": crops["person"]}, runs)
         for detector in detectors:
             await detector.close()  # the last one stops the worker process
     frame_ms = statistics.median(results[1][0])
@@ -137,6 +256,11 @@ async def main(runs: int) -> None:
     print(f"local_worker_start_ms: {start_ms:.0f}")
     print(f"local_loop_max_stall_ms: {max(results[1][1], results[0][1]):.1f}")
     print(f"local_loop_idle_max_stall_ms: {max(results[1][2], results[0][2]):.1f}")
+    for upsample, suffix in ((1, ""), (0, "_upsample0")):
+        for mode, (ms, seen) in by_crop[upsample].items():
+            print(f"local_ms_per_event_crop_{mode}{suffix}: {ms:.1f} ({seen})")
+    ms, seen = person["person"]
+    print(f"local_ms_per_event_crop_person_upsample0_max_height400: {ms:.1f} ({seen})")
 
 
 if __name__ == "__main__":

@@ -195,6 +195,31 @@ async def test_person_count_retained_then_zero_after_camera_reset(
     assert not sent(mqtt, "double-take/cameras/garden/person")
 
 
+async def test_results_of_one_camera_at_once_keep_one_reset(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    mqtt: MqttMockHAClient,
+    frigate: FrigateEmulator,
+    face_world: FaceWorld,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Two events of a camera in the same moment: one ``0`` later, no timer left over."""
+    for number in (1, 2):
+        frigate.set_snapshot(f"{EVENT_ID}{number}", [face_world.image(ALICE)])
+    await fire(
+        hass,
+        event_message(event_id=f"{EVENT_ID}1"),
+        event_message(event_id=f"{EVENT_ID}2"),
+    )
+    assert sent(mqtt, FRONT_DOOR_PERSON) == [("1", 0, True), ("1", 0, True)]
+    await tick(hass, freezer, 31)
+    assert sent(mqtt, FRONT_DOOR_PERSON)[2:] == [("0", 0, True)]
+    # Unloading finds no reset of its own to cancel (a lost one would linger).
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert sent(mqtt, FRONT_DOOR_PERSON)[3:] == []
+
+
 async def test_empty_result_publishes_zero(
     hass: HomeAssistant,
     entry: MockConfigEntry,

@@ -19,7 +19,7 @@ from .areas import room_for
 from .camera_switches import CameraSwitches
 from .const import SOURCE_FRIGATE
 from .frigate_connection import FrigateConnection
-from .mqtt_snapshots import SnapshotFeed
+from .mqtt_snapshots import PushedSnapshots, SnapshotFeed
 from .options import LiveSettings
 from .pipeline import Job, Recognizer
 from .publish import ResultPublisher
@@ -165,13 +165,11 @@ class EventIntake:
         settings = self._settings.for_camera(event.camera)
         matched = False
         cancelled = False
-        loops = self._frigate.event_loops(event, settings)
-        pushed = (
-            self._snapshots.open(event.camera)
-            if self._snapshots is not None and settings.mqtt_snapshots
-            else None
-        )
+        pushed: PushedSnapshots | None = None
         try:
+            loops = self._frigate.event_loops(event, settings)
+            if self._snapshots is not None and settings.mqtt_snapshots:
+                pushed = self._snapshots.open(event.camera)
             result = await self._recognizer.recognize(
                 Job(
                     id=event.id,

@@ -179,14 +179,16 @@ class MqttContract:
         if (cancel := self._resets.pop(topic, None)) is not None:
             cancel()
         count = result.counts[PERSON]
+        if count:
+            # Before any await: results of one camera published at once must not
+            # each keep a timer (only the last one stored would be cancelled).
+            self._resets[topic] = async_call_later(
+                self._hass, settings.camera_reset, self._reset_callback(topic)
+            )
         if self._online_topic is None:
             # mqtt_publish was turned on after setup, or MQTT came up late.
             await self._async_publish_online()
         await mqtt.async_publish(self._hass, topic, str(count), qos=0, retain=True)
-        if count:
-            self._resets[topic] = async_call_later(
-                self._hass, settings.camera_reset, self._reset_callback(topic)
-            )
 
     def _reset_callback(self, topic: str) -> Callable[[datetime], None]:
         @callback

@@ -201,7 +201,7 @@ def _set_options(hass: Hass, entry_id: str, changes: dict[str, dict[str, Any]]) 
     answer: dict[str, Any] = {
         field["name"]: {}
         for field in form["data_schema"]
-        if field["type"] == "expandable"  # the sections, not "Camera settings"
+        if field.get("type") == "expandable"  # the sections, not "Camera settings"
     }
     for section, values in changes.items():
         answer[section] = {**answer[section], **values}

@@ -206,3 +206,30 @@ async def test_camera_settings_step(
     assert flow["data_schema"]({}) == {}
     flow = await hass.config_entries.options.async_configure(flow["flow_id"], {})
     assert entry.options["camera_overrides"] == {}
+
+
+async def test_ambiguous_face_is_a_miss(
+    hass: HomeAssistant, compreface: CompreFaceEmulator, face_world: FaceWorld
+) -> None:
+    """CompreFace ranks alice 90 and bob 86: with min_margin 10 that is no match."""
+    compreface.subjects.update({"alice": ["alice"], "bob": ["bob"]})
+    await setup_detectors(hass, compreface, options={"min_margin": 10})
+    lookalike = FaceSpec(
+        "alice", (200, 100, 150, 180), 0.90, resembles=(("bob", 0.86),)
+    )
+    path = hass.config.path("double_take", "lookalike.jpg")
+    await hass.async_add_executor_job(_write, path, face_world.image(lookalike))
+
+    response = await recognize(hass, image_path=path)
+    assert response["matches"] == []
+    (miss,) = response["misses"]
+    assert miss["name"] == "alice"
+    assert miss["reason"] == (
+        "ambiguous: bob 86 is 4 points behind, below min_margin 10"
+    )
+
+    # A clear answer is still a match under the same rule.
+    clear = FaceSpec("alice", (200, 100, 150, 180), 0.90, resembles=(("bob", 0.60),))
+    await hass.async_add_executor_job(_write, path, face_world.image(clear))
+    response = await recognize(hass, image_path=path)
+    assert [match["name"] for match in response["matches"]] == ["alice"]

@@ -130,7 +130,11 @@ async def test_info_describes_entry_frigate_cameras_and_detectors(
 ) -> None:
     """Entries, Frigate, options, cameras (Frigate's and recorded) and detector health."""
     entry = await setup_frigate_entry(
-        hass, frigate, compreface, known=("alice",), options={**FAST}
+        hass,
+        frigate,
+        compreface,
+        known=("alice",),
+        options={**FAST, "camera_overrides": {"front_door": {"confidence": 80}}},
     )
     frigate.set_snapshot(EVENT_ID, [face_world.image(ALICE)])
     frigate.set_latest("backyard", [404])
@@ -149,6 +153,14 @@ async def test_info_describes_entry_frigate_cameras_and_detectors(
         "confidence": 50,
         "unknown_confidence": 40,
         "min_face_area": 10000,
+    }
+    # front_door has its own confidence (Camera settings); backyard uses the options.
+    assert info["camera_rules"] == {
+        "front_door": {
+            "confidence": 80,
+            "unknown_confidence": 40,
+            "min_face_area": 10000,
+        }
     }
     assert "front_door" in info["cameras"]
     assert "backyard" in info["cameras"]

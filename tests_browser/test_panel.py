@@ -190,8 +190,13 @@ def _create_entry(hass: Hass, emulators: Emulators) -> str:
     return cast("str", result["result"]["entry_id"])
 
 
-def _set_options(hass: Hass, entry_id: str, changes: dict[str, dict[str, Any]]) -> None:
-    """Submit the options form (Configure) with ``changes`` in their sections."""
+def _options_flow(
+    hass: Hass, entry_id: str, changes: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """Submit the options form (Configure) with ``changes``; (flow id, the answer).
+
+    ``changes`` holds values by section, and ``adjust_camera`` (Camera settings).
+    """
     form = hass.api.rest(
         "POST",
         "/api/config/config_entries/options/flow",
@@ -203,11 +208,25 @@ def _set_options(hass: Hass, entry_id: str, changes: dict[str, dict[str, Any]]) 
         for field in form["data_schema"]
         if field.get("type") == "expandable"  # the sections, not "Camera settings"
     }
-    for section, values in changes.items():
-        answer[section] = {**answer[section], **values}
-    done = hass.api.rest(
-        "POST", f"/api/config/config_entries/options/flow/{form['flow_id']}", answer
-    )
+    for key, values in changes.items():
+        answer[key] = {**answer[key], **values} if key in answer else values
+    flow = f"/api/config/config_entries/options/flow/{form['flow_id']}"
+    return flow, hass.api.rest("POST", flow, answer)
+
+
+def _set_options(hass: Hass, entry_id: str, changes: dict[str, dict[str, Any]]) -> None:
+    """Submit the options form (Configure) with ``changes`` in their sections."""
+    _, done = _options_flow(hass, entry_id, changes)
+    assert done.get("type") == "create_entry", done
+
+
+def _set_camera_settings(
+    hass: Hass, entry_id: str, camera: str, values: dict[str, Any]
+) -> None:
+    """Options → Camera settings ``camera`` → its own ``values`` (empty: none)."""
+    flow, step = _options_flow(hass, entry_id, {"adjust_camera": camera})
+    assert step.get("step_id") == "camera", step
+    done = hass.api.rest("POST", flow, values)
     assert done.get("type") == "create_entry", done
 
 
@@ -527,3 +546,23 @@ def test_screenshots(page: Page, scenario: Scenario) -> None:
     page.get_by_test_id("tab-detectors").click()
     expect(page.get_by_test_id("detector-card")).to_have_count(1)
     still_shoot(page, "panel-detectors")
+
+
+def test_camera_settings_judge_the_detail(page: Page, scenario: Scenario) -> None:
+    """A camera with its own confidence: the detail's checks use it, and say so."""
+    _set_camera_settings(scenario.hass, scenario.entry_id, "garden", {"confidence": 60})
+    try:
+        open_panel(page)
+        detail = open_face(page, scenario.result_id(MISS))
+        why = detail.get_by_test_id("detail-why")
+        expect(why).to_contain_text("confidence 45 % < 60 % (confidence)")
+        expect(why).to_contain_text("garden's own settings")
+        detail.get_by_test_id("detail-close").click()
+        # A camera without settings of its own is judged by the options.
+        match = open_face(page, scenario.result_id(MATCH))
+        expect(match.get_by_test_id("detail-why")).to_contain_text(
+            "≥ 50 % (confidence)"
+        )
+        expect(match.get_by_test_id("detail-why")).not_to_contain_text("own settings")
+    finally:
+        _set_camera_settings(scenario.hass, scenario.entry_id, "garden", {})

@@ -34,6 +34,7 @@ from homeassistant.util.hass_dict import HassKey
 from .const import DOMAIN
 from .data import DoubleTakeConfigEntry, DoubleTakeData, cameras_of, require_detectors
 from .history import MAX_PAGE
+from .options import Settings
 from .review import admin_command, command_entry
 from .services import SERVICE_REMOVE, SERVICE_TRAIN
 from .storage import TRAIN, MediaStore
@@ -112,6 +113,7 @@ async def ws_info(
     entry = command_entry(hass, entry_id)
     data = entry.runtime_data
     settings = data.settings.current
+    cameras = await _async_cameras(hass, data)
     connection.send_result(
         msg["id"],
         {
@@ -124,15 +126,26 @@ async def ws_info(
             "frigate_available": data.frigate is not None
             and data.frigate.last_update_success,
             "save_unknown": settings.save_unknown,
-            "rules": {
-                "confidence": settings.rules.confidence,
-                "unknown_confidence": settings.rules.unknown_confidence,
-                "min_face_area": settings.rules.min_face_area,
+            "rules": _rules(settings),
+            # Cameras with settings of their own (options → Camera settings).
+            "camera_rules": {
+                camera: _rules(own)
+                for camera in cameras
+                if (own := data.settings.for_camera(camera)) is not settings
             },
-            "cameras": await _async_cameras(hass, data),
+            "cameras": cameras,
             "detectors": _detectors(data),
         },
     )
+
+
+def _rules(settings: Settings) -> dict[str, float]:
+    """Return the thresholds the panel's face detail compares with."""
+    return {
+        "confidence": settings.rules.confidence,
+        "unknown_confidence": settings.rules.unknown_confidence,
+        "min_face_area": settings.rules.min_face_area,
+    }
 
 
 async def _async_cameras(hass: HomeAssistant, data: DoubleTakeData) -> list[str]:

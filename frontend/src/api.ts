@@ -91,13 +91,21 @@ export interface DetectorInfo {
   trained_images: number;
 }
 
+export interface Rules {
+  confidence: number;
+  unknown_confidence: number;
+  min_face_area: number;
+}
+
 export interface Info {
   config_entry_id: string;
   entries: { config_entry_id: string; title: string }[];
   frigate: boolean;
   frigate_available: boolean;
   save_unknown: boolean;
-  rules: { confidence: number; unknown_confidence: number; min_face_area: number };
+  rules: Rules;
+  /** Cameras with settings of their own (options → Camera settings). */
+  camera_rules: Record<string, Rules>;
   cameras: string[];
   detectors: DetectorInfo[];
 }

@@ -513,7 +513,8 @@ export class DtFaces extends LitElement {
         </ul>
       </div>`;
     }
-    const rules = this.info.rules;
+    const own = this.info.camera_rules[result.camera];
+    const rules = own ?? this.info.rules;
     const area = result.box.width * result.box.height;
     const named = result.name.toLowerCase() !== "unknown";
     const checks: [boolean, string][] = [
@@ -535,6 +536,15 @@ export class DtFaces extends LitElement {
         `face ${area} px² ${area >= rules.min_face_area ? "≥" : "<"} ${rules.min_face_area} px² (min_face_area)`,
       ],
     ];
+    if (result.kind === "miss" && checks.every(([ok]) => ok)) {
+      // A rule beyond the thresholds: the margin (its detector says so) or agreement.
+      const answer = result.detections.find((d) => d.detector === result.detector && d.reason);
+      checks.push([
+        false,
+        answer?.reason ??
+          "not matched by enough detectors (min_detectors_agree), or the options changed since",
+      ]);
+    }
     const verdict =
       result.kind === "match"
         ? "A match: every rule is met."
@@ -546,7 +556,9 @@ export class DtFaces extends LitElement {
       <ul>
         ${checks.map(([ok, text]) => html`<li class=${ok ? "ok" : "no"}>${ok ? "✓" : "✗"} ${text}</li>`)}
       </ul>
-      <div class="secondary small">With the options as they are now.</div>
+      <div class="secondary small">
+        With the options as they are now${own ? ` (${result.camera}'s own settings)` : ""}.
+      </div>
     </div>`;
   }
 

@@ -293,6 +293,28 @@ def test_box_in_pixels_of_the_original_image(engine: FaceEngine) -> None:
 
 
 @dlib
+def test_upsampling_only_when_needed(engine: FaceEngine) -> None:
+    """A small image is searched as asked; a large one upsampled only to find small faces.
+
+    In a 720p frame a face of ~48 px is found only by upsampling (the second pass); a
+    face crop of 320 px with ``upsample: 0`` is searched once, without it.
+    """
+    picture = Image.open(FACES / "obama.jpg")
+    crop = jpeg(picture.resize((256, 320)))
+    assert len(find_faces(engine, crop, upsample=0)) == 1
+    assert len(find_faces(engine, crop, upsample=1)) == 1
+    canvas = Image.new("RGB", (1280, 720), (90, 90, 90))
+    canvas.paste(picture.resize((120, 150)), (600, 300))
+    frame = jpeg(canvas)
+    assert find_faces(engine, frame, upsample=0) == []
+    (far,) = find_faces(engine, frame, upsample=1)
+    assert 600 <= far.box.left < 720
+    canvas.paste(picture, (100, 60))  # and a large face: the first pass finds it
+    (near,) = find_faces(engine, jpeg(canvas), upsample=1)
+    assert near.box.width > 100
+
+
+@dlib
 def test_exif_orientation_is_applied(engine: FaceEngine) -> None:
     """A phone photo stored sideways with an EXIF orientation is analyzed upright."""
     upright = Image.open(FACES / "obama.jpg")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 import importlib.util
 import logging
 import os
 from pathlib import Path
+from unittest.mock import AsyncMock, patch
 
 import pytest
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
+from custom_components.double_take.api.local.worker import FaceWorker, shared_worker
 from homeassistant.core import HomeAssistant
 
 from .blocking import detect_blocking_calls  # noqa: F401  (autouse: HA's blocking-call detection)
@@ -101,3 +104,27 @@ def no_integration_errors(
         )
     ]
     assert not errors, f"unexpected ERROR log lines: {errors}"
+
+
+@pytest.fixture(scope="session")
+def worker() -> Iterator[FaceWorker]:
+    """Return the process-wide local-detector worker, models loaded, once per run.
+
+    Started before the tests that use it, so that the harness does not report the process
+    pool's threads as left behind by a test; stopped at the end of the run.
+    """
+    shared = shared_worker()
+    shared.acquire()
+    asyncio.run(shared.load())
+    yield shared
+    shared.release()
+    shared.shutdown()
+
+
+@pytest.fixture
+def install() -> Iterator[AsyncMock]:
+    """HA's requirements helper for the local detector, patched: nothing is downloaded."""
+    with patch(
+        "custom_components.double_take.detectors.async_process_requirements"
+    ) as mock:
+        yield mock

@@ -10,7 +10,7 @@ and removed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 import importlib.util
 import logging
 from pathlib import Path
@@ -29,11 +29,7 @@ from custom_components.double_take.api.detectors import (
     LocalDetector,
 )
 from custom_components.double_take.api.errors import ApiError, ApiResponseError
-from custom_components.double_take.api.local import (
-    BadImageError,
-    FaceWorker,
-    shared_worker,
-)
+from custom_components.double_take.api.local import BadImageError, FaceWorker
 from custom_components.double_take.api.models import Face, TrainingImage
 from custom_components.double_take.evaluate import (
     GENUINE,
@@ -80,16 +76,6 @@ def rates(evaluation: Any) -> dict[int, tuple[float | None, float | None]]:
 def answers(trials: Sequence[Trial]) -> list[tuple[str, str, str | None, float]]:
     """(kind, file, answer, confidence) of each trial."""
     return [(t.kind, t.file, t.answer, t.confidence) for t in trials]
-
-
-@pytest.fixture(scope="module")
-def worker() -> Iterator[FaceWorker]:
-    """Start the process-wide worker once for this module (models loaded)."""
-    shared = shared_worker()
-    shared.acquire()
-    asyncio.run(shared.load())
-    yield shared
-    shared.release()
 
 
 @pytest.fixture

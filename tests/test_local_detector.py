@@ -8,7 +8,7 @@ Tests marked ``dlib`` need the wheels of requirements_test.txt (see conftest.py)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures.process import _ExecutorManagerThread
 import gc
 import hashlib
@@ -136,21 +136,6 @@ def engine() -> FaceEngine:
     shared = shared_engine()
     shared.load()
     return shared
-
-
-@pytest.fixture(scope="session")
-def worker() -> Iterator[FaceWorker]:
-    """Return the process-wide worker, its process started and models loaded, once per run.
-
-    Started before the tests that use it, so that the harness does not report the process
-    pool's threads as left behind by a test; stopped at the end of the run.
-    """
-    shared = shared_worker()
-    shared.acquire()
-    asyncio.run(shared.load())
-    yield shared
-    shared.release()
-    shared.shutdown()
 
 
 @pytest.fixture
@@ -1122,15 +1107,6 @@ def local_subentry(**data: Any) -> ConfigSubentryData:
         title="Local (dlib)",
         unique_id="local",
     )
-
-
-@pytest.fixture
-def install() -> Iterator[AsyncMock]:
-    """HA's requirements helper, patched: nothing is downloaded."""
-    with patch(
-        "custom_components.double_take.detectors.async_process_requirements"
-    ) as mock:
-        yield mock
 
 
 async def recognize(hass: HomeAssistant, path: Path) -> dict[str, Any]:

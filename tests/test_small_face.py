@@ -17,15 +17,14 @@ face, an entry with the real local detector (dlib, trained on obama.jpg).
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 import io
 import json
 import logging
 from pathlib import Path
 from typing import Any
-from unittest.mock import AsyncMock, patch
+from unittest.mock import AsyncMock
 
 from aiohttp import web
 from PIL import Image
@@ -33,7 +32,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import async_capture_events
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
-from custom_components.double_take.api.local import FaceWorker, shared_worker
+from custom_components.double_take.api.local import FaceWorker
 from custom_components.double_take.api.models import Box, TrainingImage
 from custom_components.double_take.const import (
     CONF_CAMERAS,
@@ -152,30 +151,6 @@ class SmallFaceFrigate(FrigateEmulator):
         else:
             body = self.scene.full
         return web.Response(body=body, content_type="image/jpeg")
-
-
-@pytest.fixture(scope="session")
-def worker() -> Iterator[FaceWorker]:
-    """Return the process-wide worker, its process started and models loaded, once per run.
-
-    As in test_local_detector.py: started before the tests that use it, stopped at the
-    end of the run.
-    """
-    shared = shared_worker()
-    shared.acquire()
-    asyncio.run(shared.load())
-    yield shared
-    shared.release()
-    shared.shutdown()
-
-
-@pytest.fixture
-def install() -> Iterator[AsyncMock]:
-    """HA's requirements helper, patched: nothing is downloaded."""
-    with patch(
-        "custom_components.double_take.detectors.async_process_requirements"
-    ) as mock:
-        yield mock
 
 
 @pytest.fixture

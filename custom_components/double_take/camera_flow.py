@@ -6,11 +6,7 @@ from typing import Any
 
 import probatio as vol
 
-from homeassistant.config_entries import (
-    SOURCE_RECONFIGURE,
-    ConfigSubentryFlow,
-    SubentryFlowResult,
-)
+from homeassistant.config_entries import SubentryFlowResult
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import (
     AreaSelector,
@@ -34,6 +30,7 @@ from .const import (
     SUBENTRY_DETECTOR,
 )
 from .options import number
+from .subentry_flow import AddOrChangeSubentryFlow
 
 # What can start a run: on/off entities, and event entities firing.
 TRIGGER_DOMAINS = ["binary_sensor", "input_boolean", "switch", "event"]
@@ -61,7 +58,7 @@ def camera_schema(detectors: list[SelectOptionDict]) -> vol.Schema:
     )
 
 
-class CameraSubentryFlow(ConfigSubentryFlow):
+class CameraSubentryFlow(AddOrChangeSubentryFlow):
     """Add a camera source, or change one (same form, its values filled in)."""
 
     async def async_step_user(
@@ -76,19 +73,15 @@ class CameraSubentryFlow(ConfigSubentryFlow):
                 errors[CONF_CAMERA_ENTITY] = "entity_not_found"
             elif not self._exists(source.trigger):
                 errors[CONF_TRIGGER] = "entity_not_found"
-            elif self._is_duplicate(source.camera_entity):
+            elif self._taken(source.camera_entity, SUBENTRY_CAMERA):
                 errors[CONF_CAMERA_ENTITY] = "camera_already_added"
             else:
-                return self._async_save(data, source)
-        current = (
-            dict(self._get_reconfigure_subentry().data)
-            if self.source == SOURCE_RECONFIGURE
-            else {}
-        )
+                return self._saved(source.camera, data, source.camera_entity)
         return self.async_show_form(
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(
-                camera_schema(self._detector_choices()), user_input or current
+                camera_schema(self._detector_choices()),
+                user_input or self._changed_data(),
             ),
             errors=errors,
         )
@@ -99,39 +92,11 @@ class CameraSubentryFlow(ConfigSubentryFlow):
         """Change a camera source: the same form."""
         return await self.async_step_user(user_input)
 
-    def _async_save(
-        self, data: dict[str, Any], source: CameraSource
-    ) -> SubentryFlowResult:
-        if self.source == SOURCE_RECONFIGURE:
-            return self.async_update_and_abort(
-                self._get_entry(),
-                self._get_reconfigure_subentry(),
-                title=source.camera,
-                data=data,
-                unique_id=source.camera_entity,
-            )
-        return self.async_create_entry(
-            title=source.camera, data=data, unique_id=source.camera_entity
-        )
-
     def _exists(self, entity_id: str) -> bool:
         """Whether Home Assistant knows the entity (it may be unavailable right now)."""
         return (
             self.hass.states.get(entity_id) is not None
             or er.async_get(self.hass).async_get(entity_id) is not None
-        )
-
-    def _is_duplicate(self, camera_entity: str) -> bool:
-        """Whether another camera source of the entry has this camera."""
-        own = (
-            self._get_reconfigure_subentry().subentry_id
-            if self.source == SOURCE_RECONFIGURE
-            else None
-        )
-        return any(
-            sub.subentry_type == SUBENTRY_CAMERA and sub.unique_id == camera_entity
-            for sub in self._get_entry().subentries.values()
-            if sub.subentry_id != own
         )
 
     def _detector_choices(self) -> list[SelectOptionDict]:

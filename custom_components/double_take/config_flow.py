@@ -11,7 +11,6 @@ from typing import Any
 import probatio as vol
 
 from homeassistant.config_entries import (
-    SOURCE_RECONFIGURE,
     ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
@@ -86,6 +85,7 @@ from .options import (
     options_schema,
     sectioned,
 )
+from .subentry_flow import AddOrChangeSubentryFlow
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -586,7 +586,7 @@ def _frigate_choices(entry: DoubleTakeConfigEntry) -> dict[str, list[str]]:
     return {OPT_CAMERAS: list(config.cameras), OPT_ZONES: config.zones}
 
 
-class DetectorSubentryFlow(_DetectorSteps[SubentryFlowResult], ConfigSubentryFlow):
+class DetectorSubentryFlow(_DetectorSteps[SubentryFlowResult], AddOrChangeSubentryFlow):
     """Add a detector (its type first, then the type's form), or reconfigure one.
 
     Reconfiguring goes straight to the detector's own form: a detector keeps its type
@@ -639,35 +639,15 @@ class DetectorSubentryFlow(_DetectorSteps[SubentryFlowResult], ConfigSubentryFlo
 
     async def _async_save(self, data: dict[str, Any]) -> SubentryFlowResult:
         """Create the subentry, or update the one being reconfigured."""
-        title, unique_id = detector_title(data), detector_unique_id(data)
-        if self.source == SOURCE_RECONFIGURE:
-            return self.async_update_and_abort(
-                self._get_entry(),
-                self._get_reconfigure_subentry(),
-                title=title,
-                data=data,
-                unique_id=unique_id,
-            )
-        return self.async_create_entry(title=title, data=data, unique_id=unique_id)
+        return self._saved(detector_title(data), data, detector_unique_id(data))
 
     def _current_data(self) -> dict[str, Any]:
         """Return the reconfigured detector's data (nothing for a new detector)."""
-        if self.source != SOURCE_RECONFIGURE:
-            return {}
-        return dict(self._get_reconfigure_subentry().data)
+        return self._changed_data()
 
     def _is_duplicate(self, unique_id: str) -> bool:
         """Whether another detector of this entry has ``unique_id``."""
-        own = (
-            self._get_reconfigure_subentry().subentry_id
-            if self.source == SOURCE_RECONFIGURE
-            else None
-        )
-        return any(
-            sub.unique_id == unique_id
-            for sub in self._get_entry().subentries.values()
-            if sub.subentry_id != own
-        )
+        return self._taken(unique_id)
 
 
 MQTT_DOMAIN = "mqtt"

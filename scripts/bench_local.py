@@ -37,6 +37,7 @@ import argparse
 import asyncio
 import io
 import logging
+import os
 from pathlib import Path
 import statistics
 import sys
@@ -268,6 +269,9 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=7, help="runs per figure (≥ 5)")
     arguments = parser.parse_args()
     sys.path.insert(0, str(ROOT))
+    # ``local_ms_per_face`` runs the engine in this process: give numpy the worker
+    # process's OpenBLAS threads (``worker.OPENBLAS_THREADS``), before it is imported.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     # Importing the integration's package imports Home Assistant; keep its start-up
     # chatter (e.g. about libturbojpeg) out of the figures.
     logging.disable(logging.ERROR)

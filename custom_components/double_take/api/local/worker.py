@@ -1,9 +1,11 @@
 """The local engine in a worker process, so that dlib never stalls Home Assistant's loop.
 
-dlib's descriptor computation holds Python's GIL for its whole run (80–150 ms per face),
-so in an executor thread it would still freeze the event loop that long for every face.
-All dlib work (decoding, face detection, landmarks, descriptors) therefore runs in one
-worker process per Home Assistant process, shared by every local detector:
+dlib's own descriptor computation holds Python's GIL for its whole run (80–150 ms per
+face), so in an executor thread it would freeze the event loop that long for every face
+(the engine now runs that network with numpy, ``resnet.py``, which still holds the GIL
+between its matrix products). All dlib work (decoding, face detection, landmarks,
+descriptors) therefore runs in one worker process per Home Assistant process, shared by
+every local detector:
 
 - The process starts on first use, with the ``spawn`` start method: a fresh interpreter
   (never ``fork``: Home Assistant's process has threads). ``forkserver`` works too, but
@@ -12,6 +14,10 @@ worker process per Home Assistant process, shared by every local detector:
   inherits ``sys.path``; ``bootstrap.py`` makes it import only the protocol layer, not
   the integration's ``__init__`` and so not Home Assistant. The models load in it once,
   on first use (``FaceWorker.load``).
+- numpy's OpenBLAS runs one thread in it (``OPENBLAS_NUM_THREADS``, unless already
+  set; the worker process imports numpy with its first job): on two cores a second
+  thread made a descriptor no faster when idle (about 14 ms either way), but twice as
+  slow, with runs over 100 ms, when another process kept one core busy.
 - Jobs are submitted from an executor thread (starting the process blocks) and awaited
   on the event loop. Only the image goes in and plain data comes back (boxes in pixels of
   the original image, descriptors as bytes): the event loop never waits for dlib.
@@ -374,8 +380,16 @@ def _shutdown_all() -> None:
 _engines: dict[str, FaceEngine] = {}
 
 
+OPENBLAS_THREADS = "1"
+"""numpy's OpenBLAS threads in the worker process (see the module's docstring)."""
+
+
 def _child_engine(models: str | None) -> FaceEngine:
-    """Return this process's engine for the model files in ``models`` (default: shared)."""
+    """Return this process's engine for the model files in ``models`` (default: shared).
+
+    Sets OpenBLAS's thread count first: it counts only before numpy's first import.
+    """
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", OPENBLAS_THREADS)
     if models is None:
         return shared_engine()
     if models not in _engines:

@@ -15,6 +15,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import MqttMockPahoClient
 
 from homeassistant.components import mqtt as mqtt_component
+from homeassistant.const import CONF_PROTOCOL
 from homeassistant.core import HomeAssistant
 
 from .harness import (
@@ -105,7 +106,7 @@ async def mqtt(
         minor_version=2,
         data={
             mqtt_component.CONF_BROKER: "mock-broker",
-            mqtt_component.CONF_PROTOCOL: "5",
+            CONF_PROTOCOL: "5",
         },
         options={mqtt_component.CONF_BIRTH_MESSAGE: {}},
     )

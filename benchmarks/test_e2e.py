@@ -12,6 +12,7 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 import contextlib
+import functools
 import os
 from pathlib import Path
 import time
@@ -91,6 +92,32 @@ async def test_end_to_end_through_mosquitto(
         await _burst(hass, publisher, subscriber)
 
 
+async def test_end_to_end_default_broker(
+    hass: HomeAssistant,
+    mock_hass_config: None,
+    emulators: Emulators,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Sequential events through a broker as Mosquitto ships (Nagle on its sockets)."""
+    timeline = Timeline()
+    timeline.install(monkeypatch)
+    async with _through_mosquitto(hass, emulators, tmp_path, tcp_nodelay=False) as (
+        publisher,
+        subscriber,
+        drivers,
+    ):
+        await _sequential(
+            hass,
+            emulators,
+            publisher,
+            subscriber,
+            timeline=timeline,
+            drivers=drivers,
+            suffix="_default_broker",
+        )
+
+
 async def test_end_to_end_slow_servers(
     hass: HomeAssistant,
     mock_hass_config: None,
@@ -137,13 +164,25 @@ async def test_end_to_end_slow_servers(
 
 @contextlib.asynccontextmanager
 async def _through_mosquitto(
-    hass: HomeAssistant, emulators: Emulators, tmp_path: Path
+    hass: HomeAssistant,
+    emulators: Emulators,
+    tmp_path: Path,
+    *,
+    tcp_nodelay: bool = True,
 ) -> AsyncIterator[tuple[Driver, Subscriber, list[Driver]]]:
-    """Mosquitto, HA's MQTT client and Double Take on it, a publisher, a subscriber."""
+    """Mosquitto, HA's MQTT client and Double Take on it, a publisher, a subscriber.
+
+    The broker has ``set_tcp_nodelay true`` (the README's advice) unless told otherwise.
+    """
     binary = mosquitto_binary()
     assert binary is not None, NOT_INSTALLED
     broker = await hass.async_add_executor_job(
-        MosquittoBroker.start, binary, tmp_path / "mosquitto"
+        functools.partial(
+            MosquittoBroker.start,
+            binary,
+            tmp_path / "mosquitto",
+            tcp_nodelay=tcp_nodelay,
+        )
     )
     mqtt_entry = mqtt_broker_entry(broker)
     drivers: list[Driver] = []
@@ -200,8 +239,12 @@ async def _sequential(
     *,
     timeline: Timeline,
     drivers: list[Driver],
+    suffix: str = "",
 ) -> None:
-    """One event after another; each waits for the previous run to finish."""
+    """One event after another; each waits for the previous run to finish.
+
+    ``suffix`` is appended to the keys of the figures recorded.
+    """
     latencies: list[float] = []
     cpu = driver_cpu = loop_cpu = 0.0
     requests = 0
@@ -232,20 +275,20 @@ async def _sequential(
     requests = emulators.requests() - requests
     receipts = {event: at for at, event in subscriber.received}
     record(
-        "e2e_sequential",
+        f"e2e_sequential{suffix}",
         percentile(latencies, 0.5) * 1000,
         events=len(latencies),
         **latency_figures(latencies),
     )
     record(
-        "e2e_cpu_per_event",
+        f"e2e_cpu_per_event{suffix}",
         cpu / E2E_SEQUENTIAL * 1000,
         loop=loop_cpu / E2E_SEQUENTIAL * 1000,
         requests=requests / E2E_SEQUENTIAL,
     )
     stages = timeline.breakdown(receipts)
     record(
-        "e2e_stages",
+        f"e2e_stages{suffix}",
         0,
         stages={
             stage: {

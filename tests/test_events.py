@@ -196,6 +196,24 @@ def test_tracker_memory_is_bounded() -> None:
     tracker.finish("never-started", matched=True)  # unknown ids are ignored
 
 
+def test_tracker_forgets_the_oldest_idle_event_first() -> None:
+    """Running events ahead of it are skipped; with all running, none is forgotten."""
+    tracker = EventTracker(max_events=3)
+    for event in ("run1", "run2", "old"):
+        assert tracker.try_start(event) is None
+    tracker.finish("old", matched=True)
+    assert tracker.try_start("new") is None  # one too many: "old" goes
+    tracker.finish("new", matched=True)
+    assert len(tracker) == 3
+    assert "already produced a match" in (tracker.try_start("new") or "")
+    assert "in progress" in (tracker.try_start("run1") or "")
+    assert tracker.try_start("old") is None  # forgotten: it may run again
+    full = EventTracker(max_events=2)
+    for event in ("a", "b", "c"):
+        assert full.try_start(event) is None
+    assert len(full) == 3  # every one is running: nothing can be forgotten
+
+
 def test_tracker_cancelled_claim_does_not_count() -> None:
     """A run claimed but never started (queue full) is given back."""
     tracker = EventTracker()

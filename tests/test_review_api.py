@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 import io
+import os
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
@@ -371,6 +372,49 @@ async def test_purge_removes_old_history_with_its_files(
     assert (await purge_after(49))["history"] == 3
     assert (await ws(client, type="double_take/results"))["results"] == []
     assert list(history.iterdir()) == []
+
+
+@pytest.mark.parametrize("links", [True, False], ids=["linked", "no-links"])
+async def test_history_frame_is_the_saved_image_under_a_second_name(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    frigate: FrigateEmulator,
+    face_world: FaceWorld,
+    hass_ws_client: WebSocketGenerator,
+    hass_client_no_auth: ClientSessionGenerator,
+    links: bool,
+) -> None:
+    """The frame shares the match image's file (hard links), and outlives it.
+
+    The unknown face's image of the same frame too. Where the file system refuses hard
+    links each is written as before.
+    """
+    refused = OSError(1, "Operation not permitted")
+    with patch(
+        "custom_components.double_take.storage.os.link",
+        side_effect=None if links else refused,
+        wraps=os.link if links else None,
+    ):
+        await alice_and_a_stranger(hass, frigate, face_world)
+    root = Path(hass.config.path("double_take"))
+    (frame,) = (root / "history").iterdir()
+    (match,) = (root / "matches" / "alice").iterdir()
+    (unknown,) = (root / "unknown").iterdir()
+    snapshot = frame.read_bytes()
+    assert match.read_bytes() == unknown.read_bytes() == snapshot
+    assert snapshot.startswith(b"\xff\xd8\xff")
+    # alice's match image, the unknown face's image and the frame: one file.
+    assert frame.stat().st_nlink == (3 if links else 1)
+    assert frame.samefile(match) is links
+    assert unknown.samefile(match) is links
+    assert not frame.is_symlink()
+    match.unlink()
+    unknown.unlink()
+    client = await hass_ws_client(hass)
+    rows = (await ws(client, type="double_take/results"))["results"]
+    response = await (await hass_client_no_auth()).get(rows[0]["image_url"])
+    assert response.status == 200
+    assert await response.read() == snapshot
 
 
 async def test_train_from_our_own_folder_needs_no_allowlist(

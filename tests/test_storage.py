@@ -16,6 +16,7 @@ from custom_components.double_take.storage import (
     InvalidNameError,
     MediaStore,
     content_hash,
+    hard_link,
     mime_type,
     validate_name,
 )
@@ -79,6 +80,28 @@ def test_invalid_names(name: Any) -> None:
     """Separators, '..', control characters, empty and too long names are refused."""
     with pytest.raises(InvalidNameError):
         validate_name(name)
+
+
+def test_hard_link_only_of_a_real_file(tmp_path: Path) -> None:
+    """A second name of a regular file; never of a symbolic link, nor of nothing."""
+    folder = tmp_path / "files"
+    folder.mkdir()
+    source = folder / "a.jpg"
+    source.write_bytes(b"\xff\xd8\xff image")
+    assert hard_link(source, folder / "b.jpg")
+    assert (folder / "b.jpg").samefile(source)
+    outside = folder / "outside.jpg"
+    outside.write_bytes(b"elsewhere")
+    (folder / "link.jpg").symlink_to(outside)
+    assert not hard_link(folder / "link.jpg", folder / "c.jpg")
+    assert not hard_link(folder / "missing.jpg", folder / "d.jpg")
+    assert not hard_link(source, folder / "b.jpg")  # the name is taken
+    assert sorted(path.name for path in folder.iterdir()) == [
+        "a.jpg",
+        "b.jpg",
+        "link.jpg",
+        "outside.jpg",
+    ]
 
 
 def test_save_train_image_by_content_hash(store: MediaStore) -> None:

@@ -26,7 +26,7 @@ from .history import HistoryStore, NewRecord, Record
 from .options import LiveSettings
 from .result import AnalyzedImage, FaceHit, MatchRules, RecognitionResult
 from .signals import history_signal
-from .storage import image_extension
+from .storage import hard_link, image_extension
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -154,12 +154,19 @@ class ResultRecorder:
         folder = self._root / HISTORY_FOLDER
         folder.mkdir(parents=True, exist_ok=True)
         frames: dict[int, str] = {}
+        # The image a match (or unknown face) was just saved as is this very frame.
+        saved: dict[int, str] = {}
+        for hit, _ in rows:
+            if hit.image_path:
+                saved.setdefault(id(hit.image), hit.image_path)
         records: list[NewRecord] = []
         for hit, detections in rows:
             size = 0
             if (frame := frames.get(id(hit.image))) is None:
                 # Several faces of one image share its frame; its size counts once.
-                frame = frames[id(hit.image)] = self._save(folder, "frame", hit.image)
+                frame = frames[id(hit.image)] = self._save(
+                    folder, "frame", hit.image, self._root, saved.get(id(hit.image))
+                )
                 size += len(hit.image)
             # The crop is only named here: it is cut when first asked for (make_face).
             # Most faces are never looked at, and cutting one decodes the whole frame.
@@ -173,9 +180,17 @@ class ResultRecorder:
         return [record for record_id in ids if (record := self._history.get(record_id))]
 
     @staticmethod
-    def _save(folder: Path, kind: str, data: bytes) -> str:
+    def _save(
+        folder: Path, kind: str, data: bytes, root: Path, same_as: str | None
+    ) -> str:
+        """Save ``data`` in ``folder``, as a second name of ``same_as`` if possible.
+
+        ``same_as`` (relative to ``root``) is the match image just saved from the same
+        bytes: ``hard_link`` saves writing them again.
+        """
         name = f"{secrets.token_hex(8)}-{kind}{image_extension(data)}"
-        _write(folder / name, data)
+        if same_as is None or not hard_link(root / same_as, folder / name):
+            _write(folder / name, data)
         return f"{HISTORY_FOLDER}/{name}"
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 import contextlib
 from dataclasses import dataclass
 import hashlib
+import logging
 import os
 from pathlib import Path
 import re
@@ -18,6 +19,8 @@ import unicodedata
 
 from .api.http import MAX_IMAGE_BYTES, looks_like_image
 from .api.images import image_problem
+
+_LOGGER = logging.getLogger(__name__)
 
 MAX_NAME_LENGTH = 64
 # What a folder name may take on Linux file systems (64 emoji would be 256).
@@ -151,6 +154,24 @@ def image_extension(data: bytes) -> str:
     return ".jpg"
 
 
+def hard_link(source: Path, target: Path) -> bool:
+    """Give the file ``source`` the second name ``target``; False when it cannot be.
+
+    A hard link costs a directory entry where writing the bytes again costs a new file
+    (about 20 µs against 0.3–1 ms of CPU on the development machine); each name lives
+    on until it is deleted. False when the file system refuses links or ``source`` is
+    a symbolic link (its target may be anywhere): then write the file instead.
+    """
+    try:
+        if source.is_symlink():
+            return False
+        os.link(source, target, follow_symlinks=False)
+    except OSError as err:
+        _LOGGER.debug("Cannot link %s to %s (writing it): %s", target, source, err)
+        return False
+    return True
+
+
 class MediaStore:
     """The integration's folder tree; all methods do blocking I/O (run them in the executor)."""
 
@@ -193,15 +214,20 @@ class MediaStore:
         not written.
         """
         written: set[str] = set()
+        first: dict[int, Path] = {}  # by image: where it was written first
         for relative, data in files.items():
             try:
                 path = self._inside(self.root / relative)
                 self._inside(path.parent).mkdir(parents=True, exist_ok=True)
             except InvalidNameError:
                 continue
-            tmp = path.with_suffix(path.suffix + ".tmp")
-            tmp.write_bytes(data)
-            tmp.replace(path)
+            # One image saved twice (a match and an unknown face of one frame): a
+            # second name of the same file, not a second file.
+            source = first.setdefault(id(data), path)
+            if source is path or not hard_link(source, path):
+                tmp = path.with_suffix(path.suffix + ".tmp")
+                tmp.write_bytes(data)
+                tmp.replace(path)
             written.add(relative)
         return written
 

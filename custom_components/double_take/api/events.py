@@ -288,8 +288,8 @@ class EventTracker:
         """
         state = self._events.get(event_id)
         if state is None:
+            self._forget_oldest()  # before: the new event must not be the one forgotten
             state = self._events[event_id] = _EventRuns()
-            self._forget_oldest()
         else:
             self._events.move_to_end(event_id)
         if state.matched:
@@ -333,13 +333,19 @@ class EventTracker:
         state.pending = None
 
     def _forget_oldest(self) -> None:
-        if len(self._events) <= self._max_events:
-            return
-        for event_id, state in list(self._events.items()):
-            if len(self._events) <= self._max_events:
-                break
-            if not state.running:
-                del self._events[event_id]
+        """Make room for one more event: forget the oldest idle ones (never a running one).
+
+        Only the few running events ahead of the oldest idle one are looked at, not
+        the whole (full) table every time.
+        """
+        while len(self._events) >= self._max_events:
+            idle = next(
+                (key for key, state in self._events.items() if not state.running),
+                None,
+            )
+            if idle is None:
+                return
+            del self._events[idle]
 
 
 def _number(value: Any) -> float | None:

@@ -164,7 +164,7 @@ class HttpDetector(Detector):
             }
         if isinstance(form := kwargs.get("data"), aiohttp.FormData):
             # Sent as one body: aiohttp writes a form part by part, a socket write
-            # each, and that was the largest single cost of an event on the loop.
+            # each (five per upload, half the loop's socket writes of an event).
             payload = form()
             kwargs["data"] = await payload.as_bytes()
             kwargs["headers"] = {

@@ -15,11 +15,14 @@ from custom_components.double_take.const import (
     CONF_API_KEY,
     CONF_CAMERAS,
     CONF_DET_PROB_THRESHOLD,
+    CONF_DISTANCE_THRESHOLD,
     CONF_FRIGATE_PASSWORD,
     CONF_FRIGATE_URL,
     CONF_FRIGATE_USERNAME,
+    CONF_MAX_HEIGHT,
     CONF_TIMEOUT,
     CONF_TYPE,
+    CONF_UPSAMPLE,
     CONF_URL,
     CONF_VERIFY_SSL,
     DOMAIN,
@@ -57,6 +60,23 @@ def detector_subentry(
         subentry_type=SUBENTRY_DETECTOR,
         title=title or f"{kind} ({url})",
         unique_id=f"{kind}:{url}",
+    )
+
+
+def local_subentry(**data: Any) -> ConfigSubentryData:
+    """Subentry of a local detector with the default settings (``data`` overrides)."""
+    return ConfigSubentryData(
+        data={
+            CONF_TYPE: "local",
+            CONF_UPSAMPLE: 1,
+            CONF_MAX_HEIGHT: 720,
+            CONF_DISTANCE_THRESHOLD: 0.6,
+            CONF_CAMERAS: [],
+            **data,
+        },
+        subentry_type=SUBENTRY_DETECTOR,
+        title="Local (dlib)",
+        unique_id="local",
     )
 
 

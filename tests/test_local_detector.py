@@ -68,22 +68,14 @@ from custom_components.double_take.api.models import (
     UNKNOWN,
     TrainingImage,
 )
-from custom_components.double_take.const import (
-    CONF_CAMERAS,
-    CONF_DISTANCE_THRESHOLD,
-    CONF_MAX_HEIGHT,
-    CONF_TYPE,
-    CONF_UPSAMPLE,
-    DOMAIN,
-    SUBENTRY_DETECTOR,
-)
-from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
+from custom_components.double_take.const import DOMAIN
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant
 from homeassistant.requirements import RequirementsNotFound
 
 from . import local_probe
-from .common import make_entry, setup_entry
+from .common import local_subentry, make_entry, setup_entry
 
 FACES = Path(__file__).parent / "fixtures" / "faces"
 dlib = pytest.mark.dlib
@@ -1090,23 +1082,6 @@ async def test_one_image_at_a_time(
 
 
 # -- through Home Assistant --------------------------------------------------------------
-
-
-def local_subentry(**data: Any) -> ConfigSubentryData:
-    """Subentry of a local detector."""
-    return ConfigSubentryData(
-        data={
-            CONF_TYPE: "local",
-            CONF_UPSAMPLE: 1,
-            CONF_MAX_HEIGHT: 720,
-            CONF_DISTANCE_THRESHOLD: 0.6,
-            CONF_CAMERAS: [],
-            **data,
-        },
-        subentry_type=SUBENTRY_DETECTOR,
-        title="Local (dlib)",
-        unique_id="local",
-    )
 
 
 async def recognize(hass: HomeAssistant, path: Path) -> dict[str, Any]:

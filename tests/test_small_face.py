@@ -34,19 +34,11 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.double_take.api.local import FaceWorker
 from custom_components.double_take.api.models import Box, TrainingImage
-from custom_components.double_take.const import (
-    CONF_CAMERAS,
-    CONF_DISTANCE_THRESHOLD,
-    CONF_MAX_HEIGHT,
-    CONF_TYPE,
-    CONF_UPSAMPLE,
-    EVENT_RESULT,
-    SUBENTRY_DETECTOR,
-)
-from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
+from custom_components.double_take.const import EVENT_RESULT
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 
-from .common import FAST, event_message, fire, make_entry, setup_entry
+from .common import FAST, event_message, fire, local_subentry, make_entry, setup_entry
 from .emulators.frigate import DETECT_SIZE, FrigateEmulator
 
 _LOGGER = logging.getLogger(__name__)
@@ -160,22 +152,6 @@ async def small_face_frigate(socket_enabled: None) -> AsyncIterator[SmallFaceFri
     await server.start()
     yield server
     await server.stop()
-
-
-def local_subentry() -> ConfigSubentryData:
-    """Subentry of a local detector with the default settings."""
-    return ConfigSubentryData(
-        data={
-            CONF_TYPE: "local",
-            CONF_UPSAMPLE: 1,
-            CONF_MAX_HEIGHT: 720,
-            CONF_DISTANCE_THRESHOLD: 0.6,
-            CONF_CAMERAS: [],
-        },
-        subentry_type=SUBENTRY_DETECTOR,
-        title="Local (dlib)",
-        unique_id="local",
-    )
 
 
 def event(number: int, scene: Scene) -> str:

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 import io
 
-from PIL import ExifTags, Image, ImageDraw, ImageOps
+from PIL import Image, ImageDraw
 
-from .api.images import check_size
+from .api.images import decode_checked
 from .api.models import Box
 
 COLOURS = {"match": (46, 204, 64), "miss": (255, 193, 7), "unknown": (255, 65, 54)}
@@ -69,27 +69,7 @@ def _decode(image: bytes) -> Image.Image:
     The size rule is the header check's (``check_size``): Pillow itself only refuses
     above 179 million pixels (and warns above 89).
     """
-    try:
-        picture: Image.Image = Image.open(io.BytesIO(image))
-        check_size(*picture.size, UndrawableImageError)
-        # Each of these copies the whole frame: only when needed (a 600×800 face crop
-        # takes a third of the time without them).
-        if picture.getexif().get(ExifTags.Base.Orientation, 1) != 1:
-            picture = ImageOps.exif_transpose(picture)
-        if picture.mode != "RGB":
-            picture = picture.convert("RGB")
-        picture.load()  # decode now: errors belong to this try (and the file is closed)
-    except UndrawableImageError:
-        raise
-    except Image.DecompressionBombError as err:
-        raise UndrawableImageError(f"decompression bomb refused: {err}") from err
-    except Exception as err:  # noqa: BLE001
-        # Pillow's decoders raise OSError, SyntaxError, EOFError, struct.error … for
-        # broken files; whatever a hostile file triggers is "not an image we can draw".
-        raise UndrawableImageError(
-            f"cannot decode the image ({type(err).__name__}: {err})"
-        ) from err
-    return picture
+    return decode_checked(image, UndrawableImageError, upright_rgb=True)
 
 
 def _clamp(value: int, upper: int) -> int:

@@ -155,17 +155,17 @@ class ResultRecorder:
         folder.mkdir(parents=True, exist_ok=True)
         frames: dict[int, str] = {}
         # The image a match (or unknown face) was just saved as is this very frame.
-        saved: dict[int, str] = {}
+        saved: dict[int, Path] = {}
         for hit, _ in rows:
             if hit.image_path:
-                saved.setdefault(id(hit.image), hit.image_path)
+                saved.setdefault(id(hit.image), self._root / hit.image_path)
         records: list[NewRecord] = []
         for hit, detections in rows:
             size = 0
             if (frame := frames.get(id(hit.image))) is None:
                 # Several faces of one image share its frame; its size counts once.
                 frame = frames[id(hit.image)] = self._save(
-                    folder, "frame", hit.image, self._root, saved.get(id(hit.image))
+                    folder, "frame", hit.image, saved.get(id(hit.image))
                 )
                 size += len(hit.image)
             # The crop is only named here: it is cut when first asked for (make_face).
@@ -180,16 +180,14 @@ class ResultRecorder:
         return [record for record_id in ids if (record := self._history.get(record_id))]
 
     @staticmethod
-    def _save(
-        folder: Path, kind: str, data: bytes, root: Path, same_as: str | None
-    ) -> str:
+    def _save(folder: Path, kind: str, data: bytes, same_as: Path | None) -> str:
         """Save ``data`` in ``folder``, as a second name of ``same_as`` if possible.
 
-        ``same_as`` (relative to ``root``) is the match image just saved from the same
-        bytes: ``hard_link`` saves writing them again.
+        ``same_as`` is the match image just saved from the same bytes: ``hard_link``
+        saves writing them again.
         """
         name = f"{secrets.token_hex(8)}-{kind}{image_extension(data)}"
-        if same_as is None or not hard_link(root / same_as, folder / name):
+        if same_as is None or not hard_link(same_as, folder / name):
             _write(folder / name, data)
         return f"{HISTORY_FOLDER}/{name}"
 

@@ -62,7 +62,6 @@ MODELS_PACKAGE = "face_recognition_models"
 SHAPE_PREDICTOR_FILE = "shape_predictor_68_face_landmarks.dat"
 DESCRIPTOR_MODEL_FILE = "dlib_face_recognition_resnet_model_v1.dat"
 DESCRIPTOR_MODEL = "dlib_face_recognition_resnet_model_v1"
-DESCRIPTOR_SIZE = 128
 
 # EXIF orientations that swap width and height (rotated by 90° or 270°).
 _TRANSPOSING_ORIENTATIONS = frozenset({5, 6, 7, 8})

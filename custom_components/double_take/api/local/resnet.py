@@ -512,6 +512,21 @@ def _input_layer(reader: _Reader) -> tuple[float, float, float]:
     return means
 
 
+def _window(reader: _Reader, spec: _Spec, what: str) -> int:
+    """Read a convolution's or pool's window, strides and padding; return the padding.
+
+    dlib pads by half the window at stride 1 and not at all otherwise, as here.
+    """
+    padding = spec.window // 2 if spec.stride == 1 else 0
+    reader.expect(f"{what}'s rows", spec.window)
+    reader.expect(f"{what}'s columns", spec.window)
+    reader.expect(f"{what}'s row stride", spec.stride)
+    reader.expect(f"{what}'s column stride", spec.stride)
+    reader.expect(f"{what}'s row padding", padding)
+    reader.expect(f"{what}'s column padding", padding)
+    return padding
+
+
 class _Builder:
     """Turns the layers read, input first, into the forward pass's operations.
 
@@ -561,14 +576,8 @@ class _Builder:
         np = importlib.import_module("numpy")
         version = reader.version(what, "con_4", "con_5", "con_6")
         params = reader.tensor(f"{what}'s parameters")
-        padding = spec.window // 2 if spec.stride == 1 else 0
         reader.expect(f"{what}'s filters", spec.size)
-        reader.expect(f"{what}'s rows", spec.window)
-        reader.expect(f"{what}'s columns", spec.window)
-        reader.expect(f"{what}'s row stride", spec.stride)
-        reader.expect(f"{what}'s column stride", spec.stride)
-        reader.expect(f"{what}'s row padding", padding)
-        reader.expect(f"{what}'s column padding", padding)
+        padding = _window(reader, spec, what)
         filters = reader.alias(f"{what}'s filters")
         wanted = (spec.size, self.channels, spec.window, spec.window)
         if filters != wanted:
@@ -622,13 +631,7 @@ class _Builder:
 
     def _pool(self, reader: _Reader, spec: _Spec, what: str) -> None:
         reader.version(what, f"{spec.kind}_2")
-        padding = spec.window // 2 if spec.stride == 1 else 0
-        reader.expect(f"{what}'s rows", spec.window)
-        reader.expect(f"{what}'s columns", spec.window)
-        reader.expect(f"{what}'s row stride", spec.stride)
-        reader.expect(f"{what}'s column stride", spec.stride)
-        reader.expect(f"{what}'s row padding", padding)
-        reader.expect(f"{what}'s column padding", padding)
+        _window(reader, spec, what)
         if spec.kind == "max_pool":
             self.ops.append(_MaxPool(spec.window, spec.stride))
         else:

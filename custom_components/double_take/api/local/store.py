@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ..errors import ApiError
-from .engine import DESCRIPTOR_MODEL, DESCRIPTOR_SIZE
+from .engine import DESCRIPTOR_MODEL
+from .resnet import DESCRIPTOR_SIZE
 
 if TYPE_CHECKING:
     import numpy as np

@@ -84,8 +84,13 @@ def test_closed_store_refuses_work(tmp_path: Path) -> None:
 
 def test_pages_newest_first_with_filters(store: HistoryStore) -> None:
     """Filters by kind, name (case-insensitive) and camera; a cursor walks the pages."""
-    store.add([record(number) for number in range(5)])
-    store.add([record(5, kind="miss", name="bob"), record(6, camera="garden")])
+    added, _ = store.add([record(number) for number in range(5)])
+    added += store.add(
+        [record(5, kind="miss", name="bob"), record(6, camera="garden")]
+    )[0]
+    # What add returns is what the database holds.
+    assert [store.get(row.id) for row in added] == added
+    assert [row.event_id for row in added] == [record(n).event_id for n in range(7)]
     page = store.page(limit=3)
     assert [r.event_id for r in page.records] == [
         "1760011207.6-abc",
@@ -111,8 +116,10 @@ def test_caps_drop_the_oldest_rows_and_their_files(tmp_path: Path) -> None:
     """Beyond max_rows or max_bytes the oldest rows go; their files are returned."""
     store = HistoryStore(tmp_path / DB_FILE, "entry", max_rows=3, max_bytes=10_000)
     store.open()
-    _, dropped = store.add([record(number) for number in range(4)])
+    kept, dropped = store.add([record(number) for number in range(4)])
     assert store.count() == 3
+    # The row dropped at once is not among those returned as recorded.
+    assert [row.event_id for row in kept] == [record(n).event_id for n in (1, 2, 3)]
     assert dropped == ["history/0.jpg", "history/0-face.jpg"]
     _, dropped = store.add([record(9, bytes=9_500)])
     # 9500 with any 1000-byte row is over 10 000 bytes: the old rows go until it fits.
@@ -127,12 +134,13 @@ def test_caps_drop_the_oldest_rows_and_their_files(tmp_path: Path) -> None:
 
 def test_delete_keeps_files_other_rows_use(store: HistoryStore) -> None:
     """Two faces of one frame: deleting one keeps the frame, deleting both frees it."""
-    ids, _ = store.add(
+    added, _ = store.add(
         [
             record(1, frame="history/shared.jpg", face="history/a.jpg"),
             record(1, frame="history/shared.jpg", face="history/b.jpg", kind="unknown"),
         ]
     )
+    ids = [row.id for row in added]
     assert store.delete([ids[0]]) == ["history/a.jpg"]
     assert store.delete([ids[1]]) == ["history/shared.jpg", "history/b.jpg"]
     assert store.delete([]) == []
@@ -158,7 +166,9 @@ def test_purge_by_kind_and_age(store: HistoryStore) -> None:
 
 def test_mark_corrected(store: HistoryStore) -> None:
     """An assigned face becomes a corrected match of the new name."""
-    (record_id,), _ = store.add([record(1, kind="unknown", name="unknown")])
+    (added,), _ = store.add([record(1, kind="unknown", name="unknown")])
+    record_id = added.id
+    assert not added.corrected
     store.mark_corrected(record_id, "Carol")
     corrected = store.get(record_id)
     assert corrected is not None
@@ -182,8 +192,8 @@ def test_entries_share_the_file_not_the_rows(tmp_path: Path) -> None:
     _, dropped = first.add([record(3)])
     assert dropped == ["history/2.jpg", "history/2-face.jpg"]
     assert [r.event_id for r in first.page().records] == ["1760011207.3-abc"]
-    assert first.get(theirs) is None
-    assert first.delete([theirs]) == []
+    assert first.get(theirs.id) is None
+    assert first.delete([theirs.id]) == []
     assert second.count() == 1
     first.close()
     second.close()
@@ -219,7 +229,7 @@ def test_schema_1_is_upgraded_with_its_totals(tmp_path: Path) -> None:
 
 def test_totals_follow_every_change(store: HistoryStore) -> None:
     """Counts stay equal to the rows through adds, deletes, purges and corrections."""
-    ids, _ = store.add([record(number, bytes=number) for number in range(10)])
+    ids = [row.id for row in store.add([record(n, bytes=n) for n in range(10)])[0]]
     store.delete(ids[:3])
     store.purge(["match"], older_than=1_005.0)
     store.mark_corrected(ids[-1], "Bob")

@@ -8,6 +8,7 @@ no ERROR line comes from the integration's catch-alls), nothing written outside
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 import io
 import json
@@ -25,6 +26,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
+    async_fire_mqtt_message,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
@@ -34,6 +36,7 @@ from custom_components.double_take.api.events import (
     EVENT_TYPES,
     EventFilter,
     EventRejected,
+    FrigateEvent,
     parse_event,
 )
 from custom_components.double_take.api.images import (
@@ -795,4 +798,64 @@ async def test_event_flood_is_bounded(
     # A skipped event is not marked as run: its next update is processed.
     await fire(hass, event_message("update", event_id="1760011300.5-flood7"))
     assert results[-1].data["id"] == "1760011300.5-flood7"
+    assert_no_errors(caplog)
+
+
+async def test_a_burst_is_read_in_slices(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    frigate: FrigateEmulator,
+    face_world: FaceWorld,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Messages handed over in one go are parsed a slice per loop iteration, all of them.
+
+    Home Assistant's MQTT client delivers up to 500 messages in one callback; parsing
+    them all there would hold the event loop as long.
+    """
+    parsed: list[str] = []
+
+    def counting_parse(payload: str | bytes | bytearray) -> FrigateEvent:
+        event = parse_event(payload)
+        parsed.append(event.id)
+        return event
+
+    started: list[str] = []
+    run = intake_module.EventIntake._async_run  # noqa: SLF001
+
+    async def counting_run(
+        intake: intake_module.EventIntake, event: FrigateEvent
+    ) -> None:
+        started.append(event.id)
+        await run(intake, event)
+
+    monkeypatch.setattr(intake_module, "parse_event", counting_parse)
+    monkeypatch.setattr(intake_module.EventIntake, "_async_run", counting_run)
+    monkeypatch.setattr(intake_module, "MAX_HELD_MESSAGES", 60)
+    ids = [f"1760011300.5-slice{number}" for number in range(130)]
+    frigate.set_latest("front_door", [404])
+    for event_id in ids:
+        frigate.set_snapshot(event_id, [face_world.image(ALICE)])
+    results = async_capture_events(hass, EVENT_RESULT)
+
+    for event_id in ids:  # one callback, as the MQTT client's reader does
+        async_fire_mqtt_message(
+            hass, "frigate/events", event_message(event_id=event_id)
+        )
+    assert len(parsed) == intake_module.MESSAGES_PER_ITERATION
+    assert len(started) == intake_module.RUNS_PER_ITERATION
+    await asyncio.sleep(0)  # the next iteration takes the next slice
+    assert len(parsed) == 2 * intake_module.MESSAGES_PER_ITERATION
+    assert len(started) == 2 * intake_module.RUNS_PER_ITERATION
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    # 50 read at once and 60 held: the last 20 were dropped, with one warning.
+    kept = ids[:110]
+    assert parsed == started == kept  # in arrival order
+    assert sorted(result.data["id"] for result in results) == sorted(kept)
+    assert caplog.text.count("messages are waiting to be read") == 1
+    # Once the backlog is read, messages are taken again (and warned about again).
+    await fire(hass, event_message("update", event_id=ids[-1]))
+    assert results[-1].data["id"] == ids[-1]
     assert_no_errors(caplog)

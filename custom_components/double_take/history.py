@@ -12,7 +12,7 @@ face crops, the oldest rows go, and their files with them (the caller deletes th
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 import sqlite3
 import threading
@@ -188,9 +188,13 @@ class HistoryStore:
 
     # -- writing -------------------------------------------------------------------------
 
-    def add(self, records: Sequence[NewRecord]) -> tuple[list[int], list[str]]:
-        """Record faces; returns their ids and the files of rows dropped to stay in bounds."""
-        ids: list[int] = []
+    def add(self, records: Sequence[NewRecord]) -> tuple[list[Record], list[str]]:
+        """Record faces; returns those kept as recorded, and the files of rows dropped.
+
+        Rows are dropped, oldest first, to stay within ``max_rows`` and ``max_bytes``;
+        with tiny caps that may be some of the rows just added.
+        """
+        added: list[Record] = []
         with self._lock:
             db = self._connection()
             db.execute("BEGIN")
@@ -218,10 +222,11 @@ class HistoryStore:
                         record.bytes,
                     ),
                 )
-                ids.append(int(cursor.lastrowid or 0))
-            dropped = self._trim(db)
+                # The row as written, without reading it back.
+                added.append(_recorded(record, int(cursor.lastrowid or 0)))
+            last_dropped, dropped = self._trim(db)
             db.execute("COMMIT")
-        return ids, dropped
+        return [record for record in added if record.id > last_dropped], dropped
 
     def face_source(self, face: str) -> tuple[str, dict[str, int]] | None:
         """Return the frame and box a face crop is cut from (any entry: paths are unique)."""
@@ -361,13 +366,16 @@ class HistoryStore:
             finally:
                 db.row_factory = None
 
-    def _trim(self, db: sqlite3.Connection) -> list[str]:
-        """Drop the oldest rows beyond ``max_rows`` or ``max_bytes``; return their files."""
+    def _trim(self, db: sqlite3.Connection) -> tuple[int, list[str]]:
+        """Drop the oldest rows beyond ``max_rows`` or ``max_bytes``.
+
+        Returns the id of the newest row dropped (0: none) and the files of those rows.
+        """
         count, total = db.execute(
             "SELECT rows, bytes FROM totals WHERE entry_id = ?", (self.entry_id,)
         ).fetchone() or (0, 0)
         if count <= self.max_rows and total <= self.max_bytes:
-            return []
+            return 0, []
         dropped: list[str] = []
         excess_rows = max(0, count - self.max_rows)
         excess_bytes = max(0, total - self.max_bytes)
@@ -385,12 +393,13 @@ class HistoryStore:
             last_id = row_id
             freed += size
             dropped += [path for path in (frame, face) if path]
-        if last_id is not None:
-            db.execute(
-                "DELETE FROM results WHERE entry_id = ? AND id <= ?",
-                (self.entry_id, last_id),
-            )
-        return _orphans(db, dropped)
+        if last_id is None:
+            return 0, []
+        db.execute(
+            "DELETE FROM results WHERE entry_id = ? AND id <= ?",
+            (self.entry_id, last_id),
+        )
+        return last_id, _orphans(db, dropped)
 
 
 def _files(rows: Iterable[tuple[str | None, str | None]]) -> list[str]:
@@ -407,6 +416,14 @@ def _orphans(db: sqlite3.Connection, files: Iterable[str]) -> list[str]:
         ).fetchone()
         is None
     ]
+
+
+def _recorded(record: NewRecord, record_id: int) -> Record:
+    """``record`` as the row it was written to (its id; not corrected yet)."""
+    return Record(
+        id=record_id,
+        **{column.name: getattr(record, column.name) for column in fields(NewRecord)},
+    )
 
 
 def _record(row: sqlite3.Row) -> Record:

@@ -340,8 +340,9 @@ class Recognizer:
         calls = (
             handle.analyze(image, job.rules, self._on_health) for handle in detectors
         )
-        if job.run.parallel:
+        if job.run.parallel and len(detectors) > 1:
             return tuple(await asyncio.gather(*calls))
+        # One detector (most set-ups) is awaited in place: gather would make it a task.
         return tuple([await call for call in calls])
 
 

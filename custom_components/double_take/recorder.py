@@ -174,10 +174,10 @@ class ResultRecorder:
             records.append(
                 replace(new_record(hit, detections), frame=frame, face=face, bytes=size)
             )
-        ids, dropped = self._history.add(records)
+        recorded, dropped = self._history.add(records)
         for relative in dropped:
             (self._root / relative).unlink(missing_ok=True)
-        return [record for record_id in ids if (record := self._history.get(record_id))]
+        return recorded
 
     @staticmethod
     def _save(folder: Path, kind: str, data: bytes, same_as: Path | None) -> str:

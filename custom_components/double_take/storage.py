@@ -215,12 +215,17 @@ class MediaStore:
         """
         written: set[str] = set()
         first: dict[int, Path] = {}  # by image: where it was written first
+        root = self.root.resolve()
         for relative, data in files.items():
+            planned = self.root / relative
+            # The folder is resolved (links followed) and checked, once; the file name
+            # is new (a random suffix), so the file is that folder's.
             try:
-                path = self._inside(self.root / relative)
-                self._inside(path.parent).mkdir(parents=True, exist_ok=True)
+                folder = self._inside(planned.parent, root)
             except InvalidNameError:
                 continue
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / planned.name
             # One image saved twice (a match and an unknown face of one frame): a
             # second name of the same file, not a second file.
             source = first.setdefault(id(data), path)
@@ -482,9 +487,12 @@ class MediaStore:
         parts = [folder] if person is None else [folder, validate_name(person)]
         return self._inside(self.root.joinpath(*parts))
 
-    def _inside(self, path: Path) -> Path:
-        """``path`` resolved, refusing anything outside the storage root."""
+    def _inside(self, path: Path, root: Path | None = None) -> Path:
+        """``path`` resolved, refusing anything outside the storage root.
+
+        ``root``: the root already resolved, by a caller checking many paths.
+        """
         resolved = path.resolve()
-        if not resolved.is_relative_to(self.root.resolve()):
+        if not resolved.is_relative_to(root or self.root.resolve()):
             raise InvalidNameError(f"{path} is outside {self.root}")
         return resolved

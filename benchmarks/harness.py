@@ -22,7 +22,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
 from tests.emulators.compreface import CompreFaceEmulator
@@ -334,6 +334,35 @@ class LoopLagProbe:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self.gc.stop()
+
+
+class IterationCounter:
+    """Counts the event loop's iterations while in the ``with`` block.
+
+    Unlike CPU time this does not depend on how busy the machine is: fewer iterations
+    per event is less work whatever the day. Wraps asyncio's private ``_run_once``
+    (a benchmark may; the integration never does).
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Count the iterations of ``loop``."""
+        self.count = 0
+        self._loop: Any = loop
+
+    def __enter__(self) -> Self:
+        """Start counting."""
+        run_once = self._loop._run_once  # noqa: SLF001
+
+        def counted() -> None:
+            self.count += 1
+            run_once()
+
+        self._loop._run_once = counted  # noqa: SLF001
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Stop counting."""
+        del self._loop._run_once  # noqa: SLF001  (back to the class's method)
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -53,6 +53,7 @@ from .harness import (
     ENV_BROKER,
     ENV_OUTPUT,
     Emulators,
+    IterationCounter,
     LoopLagProbe,
     percentile,
     record,
@@ -186,10 +187,13 @@ async def test_overhead_per_event(
     requests = emulators.requests()
     cpu, emulator_cpu = time.process_time(), emulators.cpu_time()
     loop_cpu = time.thread_time()
-    latencies = [
-        await one_event(number)
-        for number in range(SEQUENTIAL_WARMUP, SEQUENTIAL_WARMUP + SEQUENTIAL_EVENTS)
-    ]
+    with IterationCounter(hass.loop) as iterations:
+        latencies = [
+            await one_event(number)
+            for number in range(
+                SEQUENTIAL_WARMUP, SEQUENTIAL_WARMUP + SEQUENTIAL_EVENTS
+            )
+        ]
     loop_cpu = time.thread_time() - loop_cpu
     cpu = time.process_time() - cpu - (emulators.cpu_time() - emulator_cpu)
     requests = emulators.requests() - requests
@@ -201,6 +205,7 @@ async def test_overhead_per_event(
         "cpu_per_event",
         cpu / SEQUENTIAL_EVENTS * 1000,
         loop=loop_cpu / SEQUENTIAL_EVENTS * 1000,
+        iterations=iterations.count / SEQUENTIAL_EVENTS,
     )
     record("requests_per_event", requests / SEQUENTIAL_EVENTS)
 

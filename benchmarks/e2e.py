@@ -24,6 +24,7 @@ import threading
 import time
 from typing import Any
 
+import aiohttp
 from paho.mqtt.client import Client, MQTTMessage
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 import pytest
@@ -32,6 +33,8 @@ from custom_components.double_take import intake as intake_module, publish
 from custom_components.double_take.api.frigate import FrigateClient
 from custom_components.double_take.pipeline import DetectorHandle, Recognizer
 from homeassistant.components.mqtt.client import MQTT
+
+from .harness import RECOGNIZE_PATH
 
 
 class Driver:
@@ -240,3 +243,44 @@ class Timeline:
             add("side_effects_after_mqtt", s.side_effects_end - s.mqtt_call)
             add("total", end - s.published)
         return stages
+
+
+async def bare_client_runs(
+    frigate_url: str, compreface_url: str, api_key: str, camera: str, runs: int
+) -> list[float]:
+    """Seconds per run of a bare aiohttp client making a run's four requests.
+
+    Snapshot and latest at once, then both images to CompreFace at once, as a run does:
+    the HTTP floor of the machine and the emulators, without Home Assistant or the
+    integration. Also waits as long between runs as the MQTT round trip leaves.
+    """
+    durations: list[float] = []
+    async with aiohttp.ClientSession() as session:
+
+        async def get(url: str) -> bytes:
+            async with session.get(url) as response:
+                return await response.read()
+
+        async def recognize(image: bytes) -> bytes:
+            form = aiohttp.FormData()
+            form.add_field(
+                "file", image, filename="image.jpg", content_type="image/jpeg"
+            )
+            payload = form()
+            async with session.post(
+                f"{compreface_url}{RECOGNIZE_PATH}",
+                data=await payload.as_bytes(),
+                headers={"x-api-key": api_key, "Content-Type": payload.content_type},
+            ) as response:
+                return await response.read()
+
+        for number in range(runs + 1):  # the first one opens the connections
+            start = time.perf_counter()
+            images = await asyncio.gather(
+                get(f"{frigate_url}/api/events/1760011207.{number}-bare/snapshot.jpg"),
+                get(f"{frigate_url}/api/{camera}/latest.jpg"),
+            )
+            await asyncio.gather(*(recognize(image) for image in images))
+            if number:
+                durations.append(time.perf_counter() - start)
+    return durations

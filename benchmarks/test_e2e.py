@@ -19,6 +19,7 @@ import time
 
 import pytest
 from tests.common import event_message
+from tests.emulators.compreface import COMPREFACE_KEY
 from tests.mosquitto import (
     NOT_INSTALLED,
     MosquittoBroker,
@@ -31,7 +32,7 @@ from homeassistant.components.mqtt import ReceiveMessage
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 
-from .e2e import Driver, Stamps, Subscriber, Timeline
+from .e2e import Driver, Stamps, Subscriber, Timeline, bare_client_runs
 from .harness import (
     CAMERAS,
     ENV_DELAYS,
@@ -89,6 +90,14 @@ async def test_end_to_end_through_mosquitto(
         await _sequential(
             hass, emulators, publisher, subscriber, timeline=timeline, drivers=drivers
         )
+        bare = await bare_client_runs(
+            emulators.frigate_url,
+            emulators.compreface_url,
+            COMPREFACE_KEY,
+            CAMERAS[0],
+            E2E_SEQUENTIAL,
+        )
+        record("e2e_bare_http", percentile(bare, 0.5) * 1000, runs=len(bare))
         await _burst(hass, publisher, subscriber)
 
 
@@ -149,6 +158,13 @@ async def test_end_to_end_slow_servers(
                 await hass.async_block_till_done(wait_background_tasks=True)
                 if number:
                     latencies.append(received - published)
+        bare = await bare_client_runs(
+            emulators.frigate_url,
+            emulators.compreface_url,
+            COMPREFACE_KEY,
+            CAMERAS[0],
+            SLOW_EVENTS,
+        )
     finally:
         await emulators.stop()
     record(
@@ -158,6 +174,7 @@ async def test_end_to_end_slow_servers(
         floor=SLOW_FRIGATE_MS + SLOW_DETECTOR_MS,
         frigate=SLOW_FRIGATE_MS,
         detector=SLOW_DETECTOR_MS,
+        bare_p50=percentile(bare, 0.5) * 1000,
         **latency_figures(latencies),
     )
 

@@ -138,7 +138,8 @@ def print_figures(figures: Figures) -> None:
             f"CPU per event: {f['value']:.2f} ms, of which the event loop"
             f" {f['loop']:.2f} ms and the executor (saving the match image and the history frame)"
             f" {f['value'] - f['loop']:.2f} ms (target ≤ 2.5 ms: {verdict(f['value'] <= 2.5)});"
-            f" {f['iterations']:.1f} event-loop iterations per event"
+            f" {f['iterations']:.1f} event-loop iterations and {f['calls']:,.0f} Python"
+            f" calls per event, {f['own_calls']:,.0f} of them the integration's"
         ),
     )
     show(

@@ -859,3 +859,36 @@ async def test_a_burst_is_read_in_slices(
     await fire(hass, event_message("update", event_id=ids[-1]))
     assert results[-1].data["id"] == ids[-1]
     assert_no_errors(caplog)
+
+
+async def test_held_messages_are_bounded_in_bytes(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    frigate: FrigateEmulator,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Large messages beyond MAX_HELD_BYTES are dropped while a burst waits."""
+    parsed: list[str] = []
+
+    def counting_parse(payload: str | bytes | bytearray) -> FrigateEvent:
+        event = parse_event(payload)
+        parsed.append(event.id)
+        return event
+
+    monkeypatch.setattr(intake_module, "parse_event", counting_parse)
+    monkeypatch.setattr(intake_module, "MAX_HELD_BYTES", 50_000)
+    frigate.set_latest("front_door", [404])
+    ids = [f"1760011300.5-large{number}" for number in range(60)]
+    # The note is in both "before" and "after": about 11 kB a message.
+    payloads = [event_message(event_id=event_id, notes="x" * 5_000) for event_id in ids]
+    assert all(10_000 < len(payload) < 12_500 for payload in payloads)
+
+    for payload in payloads:
+        async_fire_mqtt_message(hass, "frigate/events", payload)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    # 50 read at once, 4 of about 11 kB held within 50,000 bytes, the other 6 dropped.
+    assert parsed == ids[:54]
+    assert caplog.text.count("messages are waiting to be read") == 1
+    assert_no_errors(caplog)

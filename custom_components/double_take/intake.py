@@ -43,8 +43,10 @@ MAX_WAITING_RUNS = 1000
 # them all at once held the event loop for 20–25 ms on the development machine (with
 # the client's own work); 50 take about 1.5 ms there.
 MESSAGES_PER_ITERATION = 50
-# Messages held for the next iterations; beyond this a message is dropped with a warning.
+# Messages held for the next iterations, and their payloads' size (a Frigate event is a
+# few kB); beyond either a message is dropped with a warning.
 MAX_HELD_MESSAGES = 5000
+MAX_HELD_BYTES = 32 * 1024 * 1024
 # A new run sends its first requests (snapshot and latest) in the next iteration: 32 of
 # them at once took about 20 ms there.
 RUNS_PER_ITERATION = 4
@@ -110,6 +112,7 @@ class EventIntake:
         self._tasks: set[asyncio.Task[None]] = set()
         self._waiting: deque[FrigateEvent] = deque()
         self._held: deque[ReceiveMessage] = deque()
+        self._held_bytes = 0
         self._messages = IterationBudget(
             hass, MESSAGES_PER_ITERATION, self._handle_held
         )
@@ -130,6 +133,7 @@ class EventIntake:
         self._stopped = True
         self._waiting.clear()
         self._held.clear()
+        self._held_bytes = 0
         for task in self._tasks:
             task.cancel()
 
@@ -139,7 +143,11 @@ class EventIntake:
         if not self._held and self._messages.take():
             self._take_message(message)
             return
-        if len(self._held) >= MAX_HELD_MESSAGES:
+        size = len(message.payload)
+        if (
+            len(self._held) >= MAX_HELD_MESSAGES
+            or self._held_bytes + size > MAX_HELD_BYTES
+        ):
             if not self._holding_too_many:
                 self._holding_too_many = True
                 _LOGGER.warning(
@@ -150,12 +158,15 @@ class EventIntake:
                 )
             return
         self._held.append(message)
+        self._held_bytes += size
 
     @callback
     def _handle_held(self) -> None:
         """Take the messages held back, as many as this iteration allows."""
         while self._held and not self._stopped and self._messages.take():
-            self._take_message(self._held.popleft())
+            message = self._held.popleft()
+            self._held_bytes -= len(message.payload)
+            self._take_message(message)
         if not self._held:
             self._holding_too_many = False
 

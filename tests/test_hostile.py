@@ -801,6 +801,20 @@ async def test_event_flood_is_bounded(
     assert_no_errors(caplog)
 
 
+@pytest.fixture
+def parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the ids of the Frigate events the intake parses, in that order."""
+    ids: list[str] = []
+
+    def counting_parse(payload: str | bytes | bytearray) -> FrigateEvent:
+        event = parse_event(payload)
+        ids.append(event.id)
+        return event
+
+    monkeypatch.setattr(intake_module, "parse_event", counting_parse)
+    return ids
+
+
 async def test_a_burst_is_read_in_slices(
     hass: HomeAssistant,
     entry: MockConfigEntry,
@@ -808,19 +822,13 @@ async def test_a_burst_is_read_in_slices(
     face_world: FaceWorld,
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
+    parsed: list[str],
 ) -> None:
     """Messages handed over in one go are parsed a slice per loop iteration, all of them.
 
     Home Assistant's MQTT client delivers up to 500 messages in one callback; parsing
     them all there would hold the event loop as long.
     """
-    parsed: list[str] = []
-
-    def counting_parse(payload: str | bytes | bytearray) -> FrigateEvent:
-        event = parse_event(payload)
-        parsed.append(event.id)
-        return event
-
     started: list[str] = []
     run = intake_module.EventIntake._async_run  # noqa: SLF001
 
@@ -830,7 +838,6 @@ async def test_a_burst_is_read_in_slices(
         started.append(event.id)
         await run(intake, event)
 
-    monkeypatch.setattr(intake_module, "parse_event", counting_parse)
     monkeypatch.setattr(intake_module.EventIntake, "_async_run", counting_run)
     monkeypatch.setattr(intake_module, "MAX_HELD_MESSAGES", 60)
     ids = [f"1760011300.5-slice{number}" for number in range(130)]
@@ -855,7 +862,7 @@ async def test_a_burst_is_read_in_slices(
     assert parsed == started == kept  # in arrival order
     assert sorted(result.data["id"] for result in results) == sorted(kept)
     assert caplog.text.count("messages are waiting to be read") == 1
-    # Once the backlog is read, messages are taken again (and warned about again).
+    # Once the backlog is read, new messages are taken again.
     await fire(hass, event_message("update", event_id=ids[-1]))
     assert results[-1].data["id"] == ids[-1]
     assert_no_errors(caplog)
@@ -867,16 +874,9 @@ async def test_held_messages_are_bounded_in_bytes(
     frigate: FrigateEmulator,
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
+    parsed: list[str],
 ) -> None:
     """Large messages beyond MAX_HELD_BYTES are dropped while a burst waits."""
-    parsed: list[str] = []
-
-    def counting_parse(payload: str | bytes | bytearray) -> FrigateEvent:
-        event = parse_event(payload)
-        parsed.append(event.id)
-        return event
-
-    monkeypatch.setattr(intake_module, "parse_event", counting_parse)
     monkeypatch.setattr(intake_module, "MAX_HELD_BYTES", 50_000)
     frigate.set_latest("front_door", [404])
     ids = [f"1760011300.5-large{number}" for number in range(60)]

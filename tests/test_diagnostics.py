@@ -100,6 +100,13 @@ async def test_diagnostics_content_and_redaction(
         "local": 0,
         "history": 1,  # the recorded match's frame (its crop is cut when first shown)
     }
+    # The recognize action is not a Frigate event: the intake is idle.
+    assert data["frigate_events"] == {
+        "running": 0,
+        "waiting": 0,
+        "held_messages": 0,
+        "remembered_events": 0,
+    }
     (result,) = data["recent_results"]
     assert result["matches"][0]["name"] == "alice"
     assert data["persons"] >= 1
@@ -112,5 +119,6 @@ async def test_diagnostics_without_frigate(
     entry = await setup_entry(hass, make_entry())
     data = (await _get_diagnostics_for_config_entry(hass, hass_client, entry))["data"]
     assert data["frigate"] is None
+    assert data["frigate_events"] is None
     assert data["detectors"] == []
     assert data["recent_results"] == []

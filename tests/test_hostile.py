@@ -50,6 +50,7 @@ from custom_components.double_take.api.models import (
     normalize_name,
 )
 from custom_components.double_take.const import DOMAIN, EVENT_RESULT
+from custom_components.double_take.diagnostics import async_get_config_entry_diagnostics
 from custom_components.double_take.draw import Label, UndrawableImageError, draw_faces
 from custom_components.double_take.storage import (
     FOLDERS,
@@ -852,6 +853,14 @@ async def test_a_burst_is_read_in_slices(
         )
     assert len(parsed) == intake_module.MESSAGES_PER_ITERATION
     assert len(started) == intake_module.RUNS_PER_ITERATION
+    # Diagnostics show the burst: 50 read (4 running, 46 waiting), 60 held, 20 dropped.
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert diagnostics["frigate_events"] == {
+        "running": 4,
+        "waiting": 46,
+        "held_messages": 60,
+        "remembered_events": 50,
+    }
     await asyncio.sleep(0)  # the next iteration takes the next slice
     assert len(parsed) == 2 * intake_module.MESSAGES_PER_ITERATION
     assert len(started) == 2 * intake_module.RUNS_PER_ITERATION

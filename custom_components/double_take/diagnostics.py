@@ -100,6 +100,8 @@ async def async_get_config_entry_diagnostics(
             {**asdict(source), "detectors": sorted(source.detectors)}
             for source in data.camera_sources.sources
         ],
+        # A burst shows here: messages held for later iterations, events waiting a run.
+        "frigate_events": data.intake.load() if data.intake else None,
         "mqtt_snapshots_subscribed": bool(data.snapshots and data.snapshots.subscribed),
         "persons": len(data.persons.names),
         "stored_images": stored,

@@ -128,6 +128,16 @@ class EventIntake:
         )
 
     @callback
+    def load(self) -> dict[str, int]:
+        """How busy the intake is (for diagnostics): runs, waiting events, held messages."""
+        return {
+            "running": len(self._tasks),
+            "waiting": len(self._waiting),
+            "held_messages": len(self._held),
+            "remembered_events": len(self.tracker),
+        }
+
+    @callback
     def async_stop(self) -> None:
         """Cancel runs still in progress and forget waiting events (on unload)."""
         self._stopped = True

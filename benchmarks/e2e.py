@@ -250,9 +250,9 @@ async def bare_client_runs(
 ) -> list[float]:
     """Seconds per run of a bare aiohttp client making a run's four requests.
 
-    Snapshot and latest at once, then both images to CompreFace at once, as a run does:
-    the HTTP floor of the machine and the emulators, without Home Assistant or the
-    integration. Also waits as long between runs as the MQTT round trip leaves.
+    Snapshot and latest at once, then both images to CompreFace at once, as a run does,
+    one run right after the other: the HTTP floor of the machine and the emulators,
+    without Home Assistant, MQTT or the integration.
     """
     durations: list[float] = []
     async with aiohttp.ClientSession() as session:

@@ -200,8 +200,7 @@ async def test_overhead_per_event(
     cpu = time.process_time() - cpu - (emulators.cpu_time() - emulator_cpu)
     requests = emulators.requests() - requests
     # Work that does not depend on how busy the machine is: Python calls per event.
-    calls = CallCounter()
-    with calls:
+    with CallCounter() as calls:
         for number in range(CALLS_EVENTS):
             await one_event(SEQUENTIAL_WARMUP + SEQUENTIAL_EVENTS + number)
     unsubscribe()

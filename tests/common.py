@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from pytest_homeassistant_custom_component.common import (
@@ -36,6 +37,14 @@ from .emulators.compreface import CompreFaceEmulator
 from .emulators.fixtures import EMULATORS
 from .emulators.frigate import FrigateEmulator
 from .emulators.world import FaceSpec
+
+# Real face photos (from ../shared/data/faces), for the local detector and evaluations.
+FACES = Path(__file__).parent / "fixtures" / "faces"
+
+
+def photo(name: str) -> bytes:
+    """Bytes of a fixture photo."""
+    return (FACES / f"{name}.jpg").read_bytes()
 
 
 def detector_subentry(

@@ -42,11 +42,11 @@ from custom_components.double_take.api.models import (
     TrainingImage,
 )
 
+from .common import photo
 from .emulators.compreface import COMPREFACE_KEY, CompreFaceEmulator
 from .emulators.fixtures import StartEmulator
 from .emulators.world import DIFFERENT_PERSON_SIMILARITY, FaceSpec, FaceWorld
 
-FACES = Path(__file__).parent / "fixtures" / "faces"
 DEFAULTS = DetectorSettings()
 BOX = Box(top=140, left=260, width=120, height=160)  # FaceSpec's default box
 CF_HEADERS = {"x-api-key": COMPREFACE_KEY}
@@ -392,11 +392,6 @@ def test_local_case_variants_in_a_hand_edited_file(tmp_path: Path) -> None:
 
 
 # -- the local detector on real photos -------------------------------------------------
-
-
-def photo(name: str) -> bytes:
-    """Bytes of a fixture photo."""
-    return (FACES / f"{name}.jpg").read_bytes()
 
 
 @pytest.fixture(scope="module")

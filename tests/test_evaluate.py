@@ -45,11 +45,11 @@ from custom_components.double_take.evaluate import (
     summarize,
 )
 
+from .common import FACES
 from .emulators.compreface import COMPREFACE_KEY, CompreFaceEmulator
 from .emulators.world import FaceSpec, FaceWorld
 
 ROOT = Path(__file__).parent.parent
-FACES = Path(__file__).parent / "fixtures" / "faces"
 FACES_PATH = "/api/v1/recognition/faces"
 RECOGNIZE_PATH = "/api/v1/recognition/recognize"
 dlib = pytest.mark.dlib

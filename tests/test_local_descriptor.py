@@ -35,7 +35,8 @@ from custom_components.double_take.api.local.engine import (
     decode,
 )
 
-FACES = Path(__file__).parent / "fixtures" / "faces"
+from .common import FACES
+
 dlib = pytest.mark.dlib
 
 TOLERANCE = 1e-4  # per component and as a Euclidean distance

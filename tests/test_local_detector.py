@@ -75,18 +75,12 @@ from homeassistant.core import HomeAssistant
 from homeassistant.requirements import RequirementsNotFound
 
 from . import local_probe
-from .common import local_subentry, make_entry, setup_entry
+from .common import FACES, local_subentry, make_entry, photo, setup_entry
 
-FACES = Path(__file__).parent / "fixtures" / "faces"
 dlib = pytest.mark.dlib
 
 
 DEFAULTS = DetectorSettings()  # the local detector's defaults: upsample, max_height
-
-
-def photo(name: str) -> bytes:
-    """Bytes of a fixture photo."""
-    return (FACES / f"{name}.jpg").read_bytes()
 
 
 def find_faces(

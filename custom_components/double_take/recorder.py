@@ -26,7 +26,7 @@ from .history import HistoryStore, NewRecord, Record
 from .options import LiveSettings
 from .result import AnalyzedImage, FaceHit, MatchRules, RecognitionResult
 from .signals import history_signal
-from .storage import hard_link, image_extension
+from .storage import image_extension, write_whole
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -183,12 +183,10 @@ class ResultRecorder:
     def _save(folder: Path, kind: str, data: bytes, same_as: Path | None) -> str:
         """Save ``data`` in ``folder``, as a second name of ``same_as`` if possible.
 
-        ``same_as`` is the match image just saved from the same bytes: ``hard_link``
-        saves writing them again.
+        ``same_as`` is the match image just saved from the same bytes.
         """
         name = f"{secrets.token_hex(8)}-{kind}{image_extension(data)}"
-        if same_as is None or not hard_link(same_as, folder / name):
-            _write(folder / name, data)
+        write_whole(folder / name, data, same_as)
         return f"{HISTORY_FOLDER}/{name}"
 
 
@@ -211,13 +209,6 @@ def make_face(history: HistoryStore, root: Path, face: str) -> bytes:
     except (OSError, UndrawableImageError, TypeError) as err:
         _LOGGER.debug("No face crop %s: %s", face, err)
         raise FileNotFoundError(face) from err
-    _write(path, crop)
+    write_whole(path, crop)
     history.add_bytes(face, len(crop))
     return crop
-
-
-def _write(path: Path, data: bytes) -> None:
-    """Write a file whole or not at all (a reader never sees half an image)."""
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)

@@ -172,6 +172,19 @@ def hard_link(source: Path, target: Path) -> bool:
     return True
 
 
+def write_whole(path: Path, data: bytes, same_as: Path | None = None) -> None:
+    """Write a file whole or not at all: a reader never sees half an image.
+
+    ``same_as``: a file already holding these very bytes (an image just saved under
+    another name): ``path`` becomes a second name of it (``hard_link``) when it can.
+    """
+    if same_as is not None and hard_link(same_as, path):
+        return
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
 class MediaStore:
     """The integration's folder tree; all methods do blocking I/O (run them in the executor)."""
 
@@ -229,10 +242,7 @@ class MediaStore:
             # One image saved twice (a match and an unknown face of one frame): a
             # second name of the same file, not a second file.
             source = first.setdefault(id(data), path)
-            if source is path or not hard_link(source, path):
-                tmp = path.with_suffix(path.suffix + ".tmp")
-                tmp.write_bytes(data)
-                tmp.replace(path)
+            write_whole(path, data, None if source is path else source)
             written.add(relative)
         return written
 
@@ -331,9 +341,7 @@ class MediaStore:
         )
         created = not path.exists()
         if created:
-            tmp = path.with_suffix(path.suffix + ".tmp")
-            tmp.write_bytes(data)
-            tmp.replace(path)
+            write_whole(path, data)
         return path.relative_to(self.root.resolve()).as_posix(), created
 
     def remove_train_images(self, paths: Iterable[str]) -> None:
